@@ -1,0 +1,94 @@
+import { PortholeError } from '@porthole/shared';
+import type { Logger } from 'pino';
+
+import type { AuditLog } from '../audit/audit-log.js';
+import type { CallAdmission } from '../limits/call-admission.js';
+
+export type ActionName = 'Hello' | 'FetchUrl' | 'ListArtifacts' | 'ReadArtifact' | 'WriteOutput';
+
+export interface ScopeDeps {
+  sandbox: string;
+  admission: CallAdmission;
+  audit: AuditLog;
+  log: Logger;
+}
+
+// Reasons that mean the guest asked for something it may not have; the
+// rest mean the host tried and could not.
+const DENIALS = new Set(['POLICY_DENIED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'INVALID_ARGUMENT', 'NOT_FOUND', 'TOO_LARGE']);
+
+/**
+ * The life of one call: admission under the sandbox's limits, its audit
+ * line, and the single place where host errors become wire errors.
+ */
+export class CallScope {
+  target = '';
+  bytes = 0;
+  private readonly started = performance.now();
+  private release: (() => void) | undefined;
+  private finished = false;
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly deps: ScopeDeps,
+    readonly action: ActionName,
+  ) {}
+
+  /** Aborted when the guest cancels or the call ends either way. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Throws RATE_LIMITED when the sandbox is over its rate or concurrency. */
+  admit(): void {
+    this.release = this.deps.admission.admit();
+  }
+
+  cancel(): void {
+    this.controller.abort(new PortholeError('UNAVAILABLE', 'the guest cancelled the call'));
+  }
+
+  /** Moves `count` payload bytes under the sandbox's byte rate. */
+  async pace(count: number): Promise<void> {
+    this.bytes += count;
+    await this.deps.admission.pace(count, this.signal);
+  }
+
+  succeed(): void {
+    this.finish('allowed', null, null);
+  }
+
+  /** Records the failure and returns what the guest is told. */
+  fail(error: unknown): PortholeError {
+    const wire = this.toWire(error);
+    const decision = DENIALS.has(wire.code) ? 'denied' : 'failed';
+    this.finish(decision, wire.code, wire.message);
+    return wire;
+  }
+
+  private toWire(error: unknown): PortholeError {
+    if (error instanceof PortholeError) return error;
+    // Anything else is a host fault: its text may hold host paths, so the
+    // guest gets a fixed message and the log gets the detail.
+    this.deps.log.error({ err: error, action: this.action, target: this.target }, 'action failed');
+    return new PortholeError('UNAVAILABLE', `${this.action} failed inside the host; see the host log`);
+  }
+
+  private finish(decision: 'allowed' | 'denied' | 'failed', reason: string | null, message: string | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.release?.();
+    this.controller.abort();
+    this.deps.audit.record({
+      time: new Date().toISOString(),
+      sandbox: this.deps.sandbox,
+      action: this.action,
+      target: this.target,
+      decision,
+      reason,
+      message,
+      bytes: this.bytes,
+      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import {
+  MAX_CHUNK_BYTES,
+  PortholeError,
+  PROTOCOL_MAJOR,
+  PROTOCOL_VERSION,
+  type wire,
+} from '@porthole/shared';
+
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { HOST_VERSION } from '../version.js';
+
+/** Answers the handshake: who the host sees, what it allows, which bounds hold. */
+export function hello(sandbox: Sandbox, request: wire.HelloRequest): wire.HelloResponse {
+  const major = request.protocolMajor === 0 ? PROTOCOL_MAJOR : request.protocolMajor;
+  if (major !== PROTOCOL_MAJOR) {
+    throw new PortholeError('INVALID_ARGUMENT', `protocol major version ${major} is not served; this host speaks ${PROTOCOL_MAJOR}`, { field: 'protocol_major' });
+  }
+
+  const { config } = sandbox;
+  const actions: wire.Action[] = [];
+  if (config.fetch) actions.push('FETCH_URL');
+  if (config.artifacts !== undefined) actions.push('LIST_ARTIFACTS', 'READ_ARTIFACT');
+  if (config.outputs) actions.push('WRITE_OUTPUT');
+
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    sandboxId: sandbox.id,
+    hostVersion: HOST_VERSION,
+    actions,
+    limits: {
+      maxRequestBodyBytes: config.fetch?.maxRequestBodyBytes ?? 0,
+      maxResponseBodyBytes: config.fetch?.maxResponseBytes ?? 0,
+      chunkBytes: MAX_CHUNK_BYTES,
+      outputQuotaBytes: config.outputs?.maxBytes ?? 0,
+      outputQuotaFiles: config.outputs?.maxFiles ?? 0,
+      outputMaxFileBytes: config.outputs?.maxFileBytes ?? 0,
+      requestsPerSecond: config.limits.requestsPerSecond,
+      requestBurst: config.limits.burst,
+      maxConcurrentCalls: config.limits.maxConcurrent,
+      bytesPerSecond: config.limits.bytesPerSecond,
+      fetchTimeoutMs: config.fetch?.timeoutMs ?? 0,
+      maxRedirects: config.fetch?.maxRedirects ?? 0,
+    },
+  };
+}

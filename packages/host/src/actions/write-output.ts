@@ -1,0 +1,73 @@
+import { PortholeError, type wire } from '@porthole/shared';
+import type { ServerReadableStream } from '@grpc/grpc-js';
+
+import type { OutputWrite } from '../outputs/output-store.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import type { CallScope } from './call-scope.js';
+
+type WriteCall = ServerReadableStream<wire.WriteOutputRequestOut, wire.WriteOutputResponse>;
+
+/**
+ * Receives one output: a head, then chunks. The output becomes visible only
+ * after the last chunk is durable; any failure on the way leaves nothing.
+ */
+export async function writeOutput(sandbox: Sandbox, scope: CallScope, call: WriteCall): Promise<wire.WriteOutputResponse> {
+  const store = sandbox.outputs;
+  if (!store) throw new PortholeError('POLICY_DENIED', `outputs are not enabled for sandbox ${sandbox.id}`);
+
+  const messages = withIdleTimeout(call, store.policy.idleTimeoutMs);
+  let write: OutputWrite | undefined;
+  try {
+    const first = await messages.next();
+    if (first.done || !first.value.head) {
+      throw new PortholeError('INVALID_ARGUMENT', 'the first WriteOutput message must be a head', { field: 'head' });
+    }
+    const head = first.value.head;
+    scope.target = head.name;
+    write = await store.begin({
+      name: head.name,
+      idempotencyKey: head.idempotencyKey,
+      ...(head.expectedSize === undefined ? {} : { expectedSize: head.expectedSize }),
+    });
+
+    for (let next = await messages.next(); !next.done; next = await messages.next()) {
+      const { chunk } = next.value;
+      if (!chunk) {
+        throw new PortholeError('INVALID_ARGUMENT', 'only the first WriteOutput message may be a head', { field: 'head' });
+      }
+      await scope.pace(chunk.length);
+      await write.append(chunk);
+    }
+    // A guest that vanished mid-stream must not leave a truncated output.
+    if (call.cancelled || scope.signal.aborted) {
+      throw new PortholeError('UNAVAILABLE', 'the guest went away before the output was complete');
+    }
+    const stored = await write.finish();
+    return { name: stored.name, size: stored.size, sha256: stored.sha256, replayed: stored.replayed };
+  } catch (error) {
+    await write?.abort();
+    throw error;
+  }
+}
+
+/** Iterates a client stream, failing with TIMEOUT when the guest goes quiet. */
+async function* withIdleTimeout<T>(stream: AsyncIterable<T>, idleMs: number): AsyncGenerator<T> {
+  const iterator = stream[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PortholeError('TIMEOUT', `the guest sent nothing for ${idleMs} ms`, { limit: idleMs })), idleMs);
+      });
+      try {
+        const next = await Promise.race([iterator.next(), idle]);
+        if (next.done) return;
+        yield next.value;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}

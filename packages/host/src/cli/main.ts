@@ -1,0 +1,64 @@
+import { parseArgs } from 'node:util';
+
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { createHostService } from '../service/host-service.js';
+
+const USAGE = `usage: porthole-host serve --config FILE
+       porthole-host check --config FILE
+
+  serve   listen on every sandbox's socket until SIGINT or SIGTERM
+  check   validate a config and exit: 0 when valid, 1 with every problem`;
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let command: string | undefined;
+  let configFile: string | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    [command] = positionals;
+    configFile = values.config;
+    if (positionals.length !== 1 || (command !== 'serve' && command !== 'check')) {
+      throw new Error(command ? `unknown command ${JSON.stringify(positionals.join(' '))}` : 'a command is needed');
+    }
+    if (!configFile) throw new Error('--config FILE is needed');
+  } catch (error) {
+    process.stderr.write(`porthole-host: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = await loadConfig(configFile);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`porthole-host: invalid config ${error.file}\n`);
+    for (const issue of error.issues) process.stderr.write(`  ${issue.path}: ${issue.message}\n`);
+    return 1;
+  }
+
+  if (command === 'check') {
+    const ids = config.sandboxes.map((s) => s.id).join(', ');
+    process.stdout.write(`config ok: ${config.sandboxes.length} sandbox(es): ${ids}\n`);
+    return 0;
+  }
+
+  const service = createHostService({ config });
+  await service.listen();
+  process.stdout.write(`${JSON.stringify({ ready: true, sockets: Object.fromEntries(service.sockets) })}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await service.close();
+  process.stderr.write(`porthole-host: stopped on ${signal}\n`);
+  return 0;
+}

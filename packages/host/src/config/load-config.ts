@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import { validateHostConfig, type ConfigIssue, type HostConfig } from '@porthole/shared';
+import { parse } from 'yaml';
+
+/** A config that could not be read or is invalid, with every issue found. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly file: string, readonly issues: ConfigIssue[]) {
+    super(`${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/**
+ * Reads a YAML or JSON config, validates it, and resolves its relative
+ * paths against the file's folder.
+ */
+export async function loadConfig(file: string): Promise<HostConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '(file)', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+  }
+
+  let raw: unknown;
+  try {
+    raw = parse(text, { prettyErrors: true });
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '(file)', message: `is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}` }]);
+  }
+
+  const result = validateHostConfig(raw);
+  if (!result.ok) throw new ConfigError(file, result.issues);
+  return resolvePaths(result.config, dirname(resolve(file)));
+}
+
+/** A copy of the config with every path made absolute against `base`. */
+export function resolvePaths(config: HostConfig, base: string): HostConfig {
+  const at = (path: string): string => resolve(base, path);
+  return {
+    ...config,
+    audit: { path: at(config.audit.path) },
+    sandboxes: config.sandboxes.map((s) => ({
+      ...s,
+      listen: { ...s.listen, udsPath: at(s.listen.udsPath) },
+      ...(s.artifacts === undefined ? {} : { artifacts: at(s.artifacts) }),
+      ...(s.outputs === undefined ? {} : { outputs: { ...s.outputs, dir: at(s.outputs.dir) } }),
+    })),
+  };
+}

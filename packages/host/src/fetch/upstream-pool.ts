@@ -1,0 +1,92 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+
+import { Agent } from 'undici';
+
+import type { CompiledRule } from '../policy/fetch-policy.js';
+import { EgressDenied } from './egress-denied.js';
+
+/** Resolves a hostname to every address it has. */
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+/**
+ * Called with each address right before the host connects to it. Tests use
+ * it to fail loudly if anything but loopback is ever dialled.
+ */
+export type EgressGuard = (address: string, port: number) => void;
+
+export const systemResolver: Resolver = (hostname) =>
+  dnsLookup(hostname, { all: true, verbatim: true });
+
+// Connections kept per origin: enough for an agent's parallel calls, and a
+// cap on what one sandbox makes the host hold open.
+const CONNECTIONS_PER_ORIGIN = 8;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+type LookupCallback = (
+  error: Error | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * One undici Agent per fetch rule. The Agent resolves names through a
+ * lookup that judges every address against the rule and hands net.connect
+ * only addresses that passed: the address checked is the address used.
+ */
+export class UpstreamPool {
+  private readonly agents = new Map<number, Agent>();
+
+  constructor(
+    private readonly resolver: Resolver = systemResolver,
+    private readonly guard?: EgressGuard,
+  ) {}
+
+  dispatcher(rule: CompiledRule): Agent {
+    let agent = this.agents.get(rule.index);
+    if (!agent) {
+      agent = new Agent({
+        connections: CONNECTIONS_PER_ORIGIN,
+        connect: { timeout: CONNECT_TIMEOUT_MS, lookup: this.lookup(rule) },
+      });
+      this.agents.set(rule.index, agent);
+    }
+    return agent;
+  }
+
+  /** Judges an IP-literal host, which net.connect never looks up. */
+  checkLiteral(rule: CompiledRule, address: string, port: number): void {
+    const problem = rule.judge.problem(address);
+    if (problem) throw new EgressDenied(problem);
+    this.guard?.(address, port);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((agent) => agent.close()));
+    this.agents.clear();
+  }
+
+  private lookup(rule: CompiledRule) {
+    return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+      this.resolver(hostname).then(
+        (addresses) => {
+          const family = options.family === 4 || options.family === 6 ? options.family : 0;
+          const candidates = addresses.filter((a) => family === 0 || a.family === family);
+          const allowed = candidates.filter((a) => rule.judge.problem(a.address) === undefined);
+          const first = allowed[0];
+          if (!first) {
+            const reason = candidates[0]
+              ? rule.judge.problem(candidates[0].address)
+              : 'it has no address';
+            callback(new EgressDenied(`${hostname} resolves to no allowed address: ${reason}`), '');
+            return;
+          }
+          for (const a of allowed) this.guard?.(a.address, 0);
+          if (options.all) callback(null, allowed);
+          else callback(null, first.address, first.family);
+        },
+        (error: Error) => callback(error, ''),
+      );
+    };
+  }
+}

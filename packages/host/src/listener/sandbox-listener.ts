@@ -1,0 +1,85 @@
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+
+import * as grpc from '@grpc/grpc-js';
+import { MAX_MESSAGE_BYTES, portholeService } from '@porthole/shared';
+
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { sandboxHandlers } from '../service/handlers.js';
+
+// The VMM (Firecracker, Cloud Hypervisor) connects here on the guest's
+// behalf; group access lets it run as another user in the host's group.
+const SOCKET_MODE = 0o660;
+
+// HTTP/2 streams one guest connection may have open; calls past the
+// sandbox's concurrency limit are refused by admission before this.
+const MAX_STREAMS_PER_CONNECTION = 128;
+
+/**
+ * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
+ * here is that sandbox: its connections go to a gRPC server whose handlers
+ * are bound to it.
+ */
+export class SandboxListener {
+  private readonly grpcServer: grpc.Server;
+  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+  private readonly connections = new Set<Socket>();
+  private server: Server | undefined;
+
+  constructor(readonly sandbox: Sandbox, readonly path: string) {
+    const receive = Math.max(MAX_MESSAGE_BYTES, (sandbox.config.fetch?.maxRequestBodyBytes ?? 0) + 64 * 1024);
+    this.grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': receive,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+      'grpc.enable_channelz': 0,
+    });
+    this.grpcServer.addService(portholeService(), sandboxHandlers(sandbox) as unknown as grpc.UntypedServiceImplementation);
+    this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async listen(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await removeStaleSocket(this.path);
+    const server = createServer((socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+      this.injector.injectConnection(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    await chmod(this.path, SOCKET_MODE);
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    // server.close waits for open connections, so they are ended first.
+    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    this.injector.destroy();
+    this.grpcServer.forceShutdown();
+    for (const socket of this.connections) socket.destroy();
+    await closed;
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+// A socket file left by a previous run is ours to replace; anything else at
+// that path is not, and is refused rather than deleted.
+async function removeStaleSocket(path: string): Promise<void> {
+  const stats = await lstat(path).catch(() => undefined);
+  if (!stats) return;
+  if (!stats.isSocket()) throw new Error(`${path} exists and is not a socket`);
+  await unlink(path);
+}

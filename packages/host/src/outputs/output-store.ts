@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import {
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  outputNameProblem,
+  PortholeError,
+  type OutputsPolicy,
+} from '@porthole/shared';
+
+import { SerialQueue } from './serial-queue.js';
+
+/** Mode of every output file, whatever the guest or the umask would say. */
+export const OUTPUT_FILE_MODE = 0o640;
+
+// Host bookkeeping lives beside the outputs under a dot-name, which no
+// output name can take.
+const STATE_DIR = '.porthole';
+
+export interface OutputHeadIn {
+  name: string;
+  expectedSize?: number;
+  idempotencyKey: string;
+}
+
+export interface StoredOutput {
+  name: string;
+  size: number;
+  sha256: string;
+  replayed: boolean;
+}
+
+export interface OutputUsage {
+  bytes: number;
+  files: number;
+}
+
+/**
+ * One sandbox's outputs folder: quotas, atomic commits (temporary file,
+ * fsync, rename, folder fsync) and idempotent retries.
+ */
+export class OutputStore {
+  private readonly tmpDir: string;
+  private readonly keysDir: string;
+  private readonly commits = new SerialQueue();
+  private usage: OutputUsage = { bytes: 0, files: 0 };
+  private reservedBytes = 0;
+  private pending = 0;
+  private nextTmp = 0;
+
+  constructor(readonly policy: OutputsPolicy) {
+    this.tmpDir = join(policy.dir, STATE_DIR, 'tmp');
+    this.keysDir = join(policy.dir, STATE_DIR, 'keys');
+  }
+
+  /** Prepares the folders, drops temporaries a crash left, counts usage. */
+  async open(): Promise<void> {
+    await mkdir(this.policy.dir, { recursive: true, mode: 0o750 });
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.keysDir, { recursive: true, mode: 0o700 });
+
+    const usage = { bytes: 0, files: 0 };
+    for (const entry of await readdir(this.policy.dir, { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name.startsWith('.')) continue;
+      usage.bytes += (await lstat(join(this.policy.dir, entry.name))).size;
+      usage.files += 1;
+    }
+    this.usage = usage;
+  }
+
+  get used(): OutputUsage {
+    return { ...this.usage };
+  }
+
+  /** Validates a head and starts a write, or throws naming the bad field. */
+  async begin(head: OutputHeadIn): Promise<OutputWrite> {
+    const problem = outputNameProblem(head.name);
+    if (problem) {
+      throw new PortholeError('INVALID_ARGUMENT', `output name ${JSON.stringify(head.name.slice(0, 200))} ${problem}`, { field: 'head.name' });
+    }
+    if (head.idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+      throw new PortholeError('INVALID_ARGUMENT', `idempotency key is ${head.idempotencyKey.length} characters, at most ${IDEMPOTENCY_KEY_MAX_LENGTH}`, { field: 'head.idempotency_key', limit: IDEMPOTENCY_KEY_MAX_LENGTH });
+    }
+    const { maxFileBytes, maxFiles } = this.policy;
+    if (head.expectedSize !== undefined && head.expectedSize > maxFileBytes) {
+      throw new PortholeError('TOO_LARGE', `expected size ${head.expectedSize} is over the ${maxFileBytes}-byte limit for one output`, { field: 'head.expected_size', limit: maxFileBytes });
+    }
+    if (this.usage.files + this.pending >= maxFiles && !(await this.exists(head.name))) {
+      throw new PortholeError('QUOTA_EXCEEDED', `the sandbox holds ${this.usage.files} outputs and ${this.pending} more are being written, the limit is ${maxFiles}`, { field: 'head.name', limit: maxFiles });
+    }
+
+    const tmpPath = join(this.tmpDir, `${process.pid}-${this.nextTmp++}`);
+    // O_EXCL|O_NOFOLLOW: the host creates this file and nothing else.
+    const handle = await open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, OUTPUT_FILE_MODE);
+    await handle.chmod(OUTPUT_FILE_MODE);
+    this.pending++;
+    return new OutputWrite(this, head, handle, tmpPath);
+  }
+
+  /** @internal Reserves quota for `count` more bytes of a write in progress. */
+  reserve(count: number, sizeSoFar: number, expectedSize: number | undefined): void {
+    const { maxBytes, maxFileBytes } = this.policy;
+    const size = sizeSoFar + count;
+    if (size > maxFileBytes) {
+      throw new PortholeError('TOO_LARGE', `output is over the ${maxFileBytes}-byte limit for one output`, { limit: maxFileBytes });
+    }
+    if (expectedSize !== undefined && size > expectedSize) {
+      throw new PortholeError('INVALID_ARGUMENT', `more than the expected ${expectedSize} bytes were sent`, { field: 'head.expected_size' });
+    }
+    if (this.usage.bytes + this.reservedBytes + count > maxBytes) {
+      throw new PortholeError('QUOTA_EXCEEDED', `outputs would exceed the sandbox's ${maxBytes}-byte quota (${this.usage.bytes} bytes stored)`, { limit: maxBytes });
+    }
+    this.reservedBytes += count;
+  }
+
+  /** @internal Moves a finished temporary file into place, atomically. */
+  commit(write: OutputWrite, size: number, sha256: string): Promise<StoredOutput> {
+    return this.commits.run(async () => {
+      const { name, idempotencyKey } = write.head;
+      const keyPath = idempotencyKey ? join(this.keysDir, createHash('sha256').update(idempotencyKey).digest('hex')) : undefined;
+      const earlier = keyPath ? await readRecord(keyPath) : undefined;
+      if (earlier) {
+        if (earlier.name !== name || earlier.sha256 !== sha256) {
+          throw new PortholeError('INVALID_ARGUMENT', `idempotency key was already used for output ${JSON.stringify(earlier.name)} with other content`, { field: 'head.idempotency_key' });
+        }
+        if (await this.holds(earlier)) return { ...earlier, replayed: true };
+      }
+
+      const finalPath = join(this.policy.dir, name);
+      const previous = await sizeOf(finalPath);
+      if (previous === undefined && this.usage.files >= this.policy.maxFiles) {
+        throw new PortholeError('QUOTA_EXCEEDED', `the sandbox holds ${this.usage.files} outputs, the limit is ${this.policy.maxFiles}`, { limit: this.policy.maxFiles });
+      }
+      await rename(write.tmpPath, finalPath);
+      await fsyncDir(this.policy.dir);
+      this.usage.bytes += size - (previous ?? 0);
+      this.usage.files += previous === undefined ? 1 : 0;
+
+      const stored = { name, size, sha256 };
+      // After the rename: a crash in between costs a retry one more write of
+      // the same content, never a record pointing at nothing.
+      if (keyPath) await writeRecord(keyPath, stored);
+      return { ...stored, replayed: false };
+    });
+  }
+
+  /** @internal Gives back a finished or aborted write's reservation. */
+  settle(reserved: number): void {
+    this.reservedBytes -= reserved;
+    this.pending--;
+  }
+
+  private async exists(name: string): Promise<boolean> {
+    return (await sizeOf(join(this.policy.dir, name))) !== undefined;
+  }
+
+  private async holds(record: { name: string; size: number }): Promise<boolean> {
+    return (await sizeOf(join(this.policy.dir, record.name))) === record.size;
+  }
+}
+
+/** One output being written: chunks go to a temporary file, hashed as they pass. */
+export class OutputWrite {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private done = false;
+
+  constructor(
+    private readonly store: OutputStore,
+    readonly head: OutputHeadIn,
+    private readonly handle: FileHandle,
+    readonly tmpPath: string,
+  ) {}
+
+  async append(chunk: Uint8Array): Promise<void> {
+    this.store.reserve(chunk.length, this.size, this.head.expectedSize);
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    await this.handle.write(chunk);
+  }
+
+  /** Makes the output durable and visible; the reply may be sent after this. */
+  async finish(): Promise<StoredOutput> {
+    const { expectedSize } = this.head;
+    if (expectedSize !== undefined && this.size !== expectedSize) {
+      throw new PortholeError('INVALID_ARGUMENT', `${this.size} bytes were sent, the head expected ${expectedSize}`, { field: 'head.expected_size' });
+    }
+    await this.handle.sync();
+    await this.handle.close();
+    const stored = await this.store.commit(this, this.size, this.hash.digest('hex'));
+    this.release();
+    if (stored.replayed) await unlink(this.tmpPath).catch(() => undefined);
+    return stored;
+  }
+
+  /** Drops the temporary file; safe to call after finish or twice. */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.release();
+    await this.handle.close().catch(() => undefined);
+    await unlink(this.tmpPath).catch(() => undefined);
+  }
+
+  private release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.store.settle(this.size);
+  }
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    const stats = await lstat(path);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readRecord(path: string): Promise<{ name: string; size: number; sha256: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeRecord(path: string, record: object): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(record));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(join(path, '..'));
+}

@@ -1,0 +1,54 @@
+import type { SandboxConfig } from '@porthole/shared';
+import type { Logger } from 'pino';
+
+import { CallScope, type ActionName } from '../actions/call-scope.js';
+import { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { UpstreamPool, type EgressGuard, type Resolver } from '../fetch/upstream-pool.js';
+import { CallAdmission } from '../limits/call-admission.js';
+import { OutputStore } from '../outputs/output-store.js';
+import { FetchAllowList } from '../policy/fetch-policy.js';
+
+export interface SandboxDeps {
+  audit: AuditLog;
+  log: Logger;
+  resolver?: Resolver;
+  egressGuard?: EgressGuard;
+}
+
+/**
+ * Everything the host holds for one sandbox. A connection is bound to a
+ * Sandbox by the socket it arrived on, so every call reaching these methods
+ * already carries its identity.
+ */
+export class Sandbox {
+  readonly id: string;
+  readonly admission: CallAdmission;
+  readonly artifacts: ArtifactStore | undefined;
+  readonly outputs: OutputStore | undefined;
+  readonly allowList: FetchAllowList | undefined;
+  readonly upstream: UpstreamPool;
+  readonly log: Logger;
+
+  constructor(readonly config: SandboxConfig, private readonly deps: SandboxDeps) {
+    this.id = config.id;
+    this.log = deps.log.child({ sandbox: config.id });
+    this.admission = new CallAdmission(config.limits);
+    this.artifacts = config.artifacts === undefined ? undefined : new ArtifactStore(config.artifacts);
+    this.outputs = config.outputs && new OutputStore(config.outputs);
+    this.allowList = config.fetch && new FetchAllowList(config.fetch);
+    this.upstream = new UpstreamPool(deps.resolver, deps.egressGuard);
+  }
+
+  async open(): Promise<void> {
+    await this.outputs?.open();
+  }
+
+  scope(action: ActionName): CallScope {
+    return new CallScope({ sandbox: this.id, admission: this.admission, audit: this.deps.audit, log: this.log }, action);
+  }
+
+  async close(): Promise<void> {
+    await this.upstream.close();
+  }
+}

@@ -1,0 +1,83 @@
+import type {
+  sendUnaryData,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import type { wire } from '@porthole/shared';
+
+import type { ActionName, CallScope } from '../actions/call-scope.js';
+import { fetchUrl } from '../actions/fetch-url.js';
+import { hello } from '../actions/hello.js';
+import { listArtifacts } from '../actions/list-artifacts.js';
+import { readArtifact } from '../actions/read-artifact.js';
+import { writeOutput } from '../actions/write-output.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+
+type Call = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/**
+ * The gRPC handlers of one sandbox. They close over the Sandbox the socket
+ * belongs to: no handler reads an identity from a message.
+ */
+export function sandboxHandlers(sandbox: Sandbox): wire.PortholeHandlers {
+  return {
+    Hello: reply(sandbox, 'Hello', (_scope, call: ServerUnaryCall<wire.HelloRequest, wire.HelloResponse>) => hello(sandbox, call.request)),
+    ListArtifacts: reply(sandbox, 'ListArtifacts', () => listArtifacts(sandbox)),
+    WriteOutput: reply(sandbox, 'WriteOutput', (scope, call: ServerReadableStream<wire.WriteOutputRequestOut, wire.WriteOutputResponse>) => writeOutput(sandbox, scope, call)),
+    ReadArtifact: stream(sandbox, 'ReadArtifact', (scope, call: ServerWritableStream<wire.ReadArtifactRequest, wire.ReadArtifactResponse>) => readArtifact(sandbox, scope, call)),
+    FetchUrl: stream(sandbox, 'FetchUrl', (scope, call: ServerWritableStream<wire.FetchUrlRequest, wire.FetchUrlResponse>) => fetchUrl(sandbox, scope, call)),
+  };
+}
+
+function start(sandbox: Sandbox, action: ActionName, call: Call): CallScope {
+  const scope = sandbox.scope(action);
+  (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
+  return scope;
+}
+
+/** A handler answered by one message: unary and client-streaming calls. */
+function reply<C extends Call, R>(
+  sandbox: Sandbox,
+  action: ActionName,
+  run: (scope: CallScope, call: C) => R | Promise<R>,
+) {
+  return (call: C, callback: sendUnaryData<R>): void => {
+    const scope = start(sandbox, action, call);
+    Promise.resolve()
+      .then(() => {
+        scope.admit();
+        return run(scope, call);
+      })
+      .then(
+        (result) => {
+          scope.succeed();
+          callback(null, result);
+        },
+        (error: unknown) => callback(scope.fail(error).toServiceError()),
+      );
+  };
+}
+
+/** A handler answered by a stream: the status follows the last message sent. */
+function stream<C extends ServerWritableStream<unknown, unknown>>(
+  sandbox: Sandbox,
+  action: ActionName,
+  run: (scope: CallScope, call: C) => Promise<void>,
+) {
+  return (call: C): void => {
+    const scope = start(sandbox, action, call);
+    Promise.resolve()
+      .then(() => {
+        scope.admit();
+        return run(scope, call);
+      })
+      .then(
+        () => {
+          scope.succeed();
+          call.end();
+        },
+        (error: unknown) => call.emit('error', scope.fail(error).toServiceError()),
+      );
+  };
+}

@@ -1,0 +1,8 @@
+// Original file: proto/porthole/v1/porthole.proto
+
+
+export interface ListArtifactsRequest {
+}
+
+export interface ListArtifactsRequest__Output {
+}

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+
+import { MAX_REDIRECTS } from './limits.js';
+
+/**
+ * The host service's configuration, as written by a platform engineer in
+ * YAML or JSON. Sizes take a number of bytes or a string such as `64MiB`;
+ * relative paths are resolved against the config file's folder.
+ */
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1, B: 1,
+  KB: 1e3, MB: 1e6, GB: 1e9,
+  KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3,
+};
+
+const MAX_SIZE = 2 ** 50;
+
+/** Bytes, as a whole number or a string like `512KiB`, `10MB`, `1GiB`. */
+export const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value) : null;
+  const unit = match ? SIZE_UNITS[match[2] ?? ''] : 1;
+  const bytes = typeof value === 'number' ? value : match && unit ? Number(match[1]) * unit : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_SIZE) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size in bytes such as 1048576 or "1MiB", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const positiveSize = sizeSchema.refine((bytes) => bytes > 0, 'must be more than 0 bytes');
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+const hostname = z.string().regex(
+  /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/,
+  'expected a hostname, "*.domain" or an IP address, without scheme, port or path',
+);
+
+const cidr = z.string().regex(/^[0-9A-Fa-f:.]+\/\d{1,3}$/, 'expected an address range such as "10.0.0.0/8"');
+
+export const fetchRuleSchema = z.strictObject({
+  /** `https` or `http`. */
+  scheme: z.enum(['http', 'https']),
+  /** Exact hostname, `*.example.com` for its subdomains, or an IP address. */
+  host: hostname.transform((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
+  /** Omitted: the scheme's default port. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Paths must start with this; `/` or omitted allows every path. */
+  pathPrefix: z.string().startsWith('/', 'must start with "/"').default('/'),
+  /** Omitted: GET and HEAD only. */
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD']),
+  /**
+   * Non-public address ranges (loopback, private, link-local...) this rule
+   * may connect to. A rule whose host is an IP literal names that address
+   * already. Everything non-public that is not named is refused.
+   */
+  allowAddresses: z.array(cidr).default([]),
+});
+export type FetchRule = z.infer<typeof fetchRuleSchema>;
+
+export const fetchPolicySchema = z.strictObject({
+  /** Each request must match one rule. An empty list refuses every URL. */
+  allow: z.array(fetchRuleSchema),
+  /** Request bodies travel in one message, so they stay small. */
+  maxRequestBodyBytes: sizeSchema
+    .refine((bytes) => bytes <= 16 * 1024 * 1024, 'must be at most 16MiB')
+    .default(1024 * 1024),
+  maxResponseBytes: positiveSize.default(64 * 1024 * 1024),
+  /** Whole exchange, redirects and body included. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  maxRedirects: z.number().int().min(0).max(MAX_REDIRECTS).default(MAX_REDIRECTS),
+});
+export type FetchPolicy = z.infer<typeof fetchPolicySchema>;
+
+export const outputsPolicySchema = z.strictObject({
+  dir: z.string().min(1),
+  /** Total bytes of all outputs. */
+  maxBytes: positiveSize,
+  maxFiles: z.number().int().min(1).max(1_000_000),
+  /** Largest single output. */
+  maxFileBytes: positiveSize,
+  /** A write that sends nothing for this long is aborted. */
+  idleTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+});
+export type OutputsPolicy = z.infer<typeof outputsPolicySchema>;
+
+export const limitsSchema = z.strictObject({
+  /** Token bucket refill rate for calls of every kind. */
+  requestsPerSecond: z.number().positive().max(1_000_000).default(50),
+  /** Calls that may arrive at once after a quiet period. */
+  burst: z.number().int().min(1).max(1_000_000).default(100),
+  /** Calls in progress at once; one more is refused with RATE_LIMITED. */
+  maxConcurrent: z.number().int().min(1).max(10_000).default(16),
+  /** Bytes per second moved for this sandbox, all actions together. */
+  bytesPerSecond: positiveSize.default(256 * 1024 * 1024),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+const sandboxId = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  'expected 1 to 63 characters of a-z 0-9 _ -, starting with a letter or digit',
+);
+
+export const sandboxSchema = z.strictObject({
+  id: sandboxId,
+  /**
+   * The VM's vsock Unix socket path (Firecracker `uds_path`, Cloud
+   * Hypervisor `socket`). The host listens on `<udsPath>_<port>`.
+   */
+  listen: z.strictObject({
+    udsPath: z.string().min(1),
+    port: z.number().int().min(1).max(0xffff_ffff).default(52),
+  }),
+  /** Read-only folder of artifacts; omitted disables the read actions. */
+  artifacts: z.string().min(1).optional(),
+  /** Omitted disables WriteOutput. */
+  outputs: outputsPolicySchema.optional(),
+  /** Omitted disables FetchUrl. */
+  fetch: fetchPolicySchema.optional(),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+});
+export type SandboxConfig = z.infer<typeof sandboxSchema>;
+
+export const hostConfigSchema = z.strictObject({
+  /** File the audit log is appended to, one JSON object per decision. */
+  audit: z.strictObject({ path: z.string().min(1) }),
+  /** Operational log level (pino); logs go to stderr. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sandboxes: z.array(sandboxSchema).min(1, 'at least one sandbox is needed'),
+}).superRefine((config, ctx) => {
+  const seen = new Map<string, number>();
+  config.sandboxes.forEach((sandbox, index) => {
+    const socket = `${sandbox.listen.udsPath}_${sandbox.listen.port}`;
+    for (const [key, path] of [['id', sandbox.id], ['socket', socket]] as const) {
+      const earlier = seen.get(`${key}:${path}`);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sandboxes', index, key === 'id' ? 'id' : 'listen'],
+          message: `${key} ${JSON.stringify(path)} is already used by sandboxes[${earlier}]`,
+        });
+      }
+      seen.set(`${key}:${path}`, index);
+    }
+  });
+});
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+
+/** One problem found in a config: where it is and what rule it broke. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Formats a zod issue path the way a reader finds it in the file. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    return text ? `${text}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** Validates a parsed config object, returning the config or every issue. */
+export function validateHostConfig(
+  input: unknown,
+): { ok: true; config: HostConfig } | { ok: false; issues: ConfigIssue[] } {
+  const result = hostConfigSchema.safeParse(input);
+  if (result.success) return { ok: true, config: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      path: formatPath(issue.path) || '(root)',
+      message: issue.message,
+    })),
+  };
+}

@@ -1,0 +1,24 @@
+// The generated message types under short names, for code on either side.
+export type { Action } from './gen/porthole/v1/Action.js';
+export type { ArtifactHead__Output as ArtifactHead } from './gen/porthole/v1/ArtifactHead.js';
+export type { ArtifactInfo__Output as ArtifactInfo } from './gen/porthole/v1/ArtifactInfo.js';
+export type { FetchHead__Output as FetchHead } from './gen/porthole/v1/FetchHead.js';
+export type { FetchUrlRequest__Output as FetchUrlRequest } from './gen/porthole/v1/FetchUrlRequest.js';
+export type { FetchUrlResponse as FetchUrlResponse } from './gen/porthole/v1/FetchUrlResponse.js';
+export type { FetchUrlResponse__Output as FetchUrlResponseOut } from './gen/porthole/v1/FetchUrlResponse.js';
+export type { Header } from './gen/porthole/v1/Header.js';
+export type { HelloRequest__Output as HelloRequest } from './gen/porthole/v1/HelloRequest.js';
+export type { HelloResponse } from './gen/porthole/v1/HelloResponse.js';
+export type { HelloResponse__Output as HelloResponseOut } from './gen/porthole/v1/HelloResponse.js';
+export type { Limits__Output as Limits } from './gen/porthole/v1/Limits.js';
+export type { ListArtifactsResponse } from './gen/porthole/v1/ListArtifactsResponse.js';
+export type { ListArtifactsResponse__Output as ListArtifactsResponseOut } from './gen/porthole/v1/ListArtifactsResponse.js';
+export type { OutputHead__Output as OutputHead } from './gen/porthole/v1/OutputHead.js';
+export type { PortholeClient, PortholeHandlers } from './gen/porthole/v1/Porthole.js';
+export type { ReadArtifactRequest__Output as ReadArtifactRequest } from './gen/porthole/v1/ReadArtifactRequest.js';
+export type { ReadArtifactResponse } from './gen/porthole/v1/ReadArtifactResponse.js';
+export type { ReadArtifactResponse__Output as ReadArtifactResponseOut } from './gen/porthole/v1/ReadArtifactResponse.js';
+export type { WriteOutputRequest } from './gen/porthole/v1/WriteOutputRequest.js';
+export type { WriteOutputRequest__Output as WriteOutputRequestOut } from './gen/porthole/v1/WriteOutputRequest.js';
+export type { WriteOutputResponse } from './gen/porthole/v1/WriteOutputResponse.js';
+export type { WriteOutputResponse__Output as WriteOutputResponseOut } from './gen/porthole/v1/WriteOutputResponse.js';
