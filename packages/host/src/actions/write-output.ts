@@ -47,6 +47,8 @@ export async function writeOutput(sandbox: Sandbox, scope: CallScope, call: Writ
   } catch (error) {
     await write?.abort();
     throw error;
+  } finally {
+    await messages.return(undefined);
   }
 }
 
@@ -59,13 +61,15 @@ async function* withIdleTimeout<T>(stream: AsyncIterable<T>, idleMs: number): As
       const idle = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new PortholeError('TIMEOUT', `the guest sent nothing for ${idleMs} ms`, { limit: idleMs })), idleMs);
       });
+      let next: IteratorResult<T>;
       try {
-        const next = await Promise.race([iterator.next(), idle]);
-        if (next.done) return;
-        yield next.value;
+        next = await Promise.race([iterator.next(), idle]);
       } finally {
+        // Cleared before yielding: the consumer may take its time or stop.
         clearTimeout(timer);
       }
+      if (next.done) return;
+      yield next.value;
     }
   } finally {
     await iterator.return?.();

@@ -1,0 +1,201 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadable } from 'node:stream/web';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { PortholeError, REASON_EXIT_CODE } from '@porthole/shared';
+
+import { connect, type Porthole } from '../client.js';
+
+const USAGE = `usage: porthole [--address ADDR] COMMAND ...
+
+  hello                          the host's handshake answer, as JSON
+  ls [--json]                    list artifacts: name, size
+  read NAME [-o FILE] [--offset N] [--length N]
+                                 an artifact's bytes to stdout or FILE
+  write NAME [FILE|-] [--content-type T] [--key K]
+                                 store an output from FILE or stdin
+  fetch URL [-X METHOD] [-H 'K: V']... [-d DATA|@FILE|@-] [-o FILE] [-i] [-f]
+                                 an HTTP exchange through the host
+
+ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH). Results go to stdout,
+errors to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage, 3 fetch -f got
+an HTTP error status, and one per refusal reason:
+${Object.entries(REASON_EXIT_CODE).map(([r, c]) => `  ${c} ${r}`).join('\n')}`;
+
+const EXIT_USAGE = 2;
+const EXIT_HTTP_ERROR = 3;
+
+class UsageError extends Error {}
+
+type Io = { stdin: Readable; stdout: Writable; stderr: Writable };
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const [first, ...rest] = argv;
+  let args = argv;
+  let address: string | undefined;
+  if (first === '--address' || first?.startsWith('--address=')) {
+    address = first.includes('=') ? first.slice('--address='.length) : rest.shift();
+    args = rest;
+  }
+  const [command, ...commandArgs] = args;
+  if (command === undefined || command === '-h' || command === '--help') {
+    (command ? io.stdout : io.stderr).write(`${USAGE}\n`);
+    return command ? 0 : EXIT_USAGE;
+  }
+
+  let client: Porthole | undefined;
+  try {
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    client = connect(address === undefined ? {} : { address });
+    return await run(client, commandArgs, io);
+  } catch (error) {
+    // The reader of our stdout stopped early (`porthole read X | head`): it
+    // has what it wanted, as with any Unix tool.
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    if (error instanceof UsageError || isParseError(error)) {
+      io.stderr.write(`porthole: ${(error as Error).message}\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    const failure = PortholeError.from(error);
+    const field = failure.field ? ` [${failure.field}]` : '';
+    const retry = failure.retryAfterMs === undefined ? '' : ` (retry after ${failure.retryAfterMs} ms)`;
+    io.stderr.write(`porthole: ${failure.code}${field}: ${failure.message}${retry}\n`);
+    return REASON_EXIT_CODE[failure.code];
+  } finally {
+    client?.close();
+  }
+}
+
+type Command = (client: Porthole, args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  async hello(client, args, io) {
+    parse(args, {}, 0);
+    io.stdout.write(`${JSON.stringify(await client.hello(), null, 2)}\n`);
+    return 0;
+  },
+
+  async ls(client, args, io) {
+    const { values } = parse(args, { json: { type: 'boolean' } }, 0);
+    const artifacts = await client.listArtifacts();
+    io.stdout.write(values.json
+      ? `${JSON.stringify(artifacts)}\n`
+      : artifacts.map((a) => `${a.name}\t${a.size}\n`).join(''));
+    return 0;
+  },
+
+  async read(client, args, io) {
+    const { values, positionals } = parse(args, {
+      output: { type: 'string', short: 'o' },
+      offset: { type: 'string' },
+      length: { type: 'string' },
+    }, 1);
+    const range: { offset?: number; length?: number } = {};
+    if (values.offset !== undefined) range.offset = wholeNumber('--offset', values.offset);
+    if (values.length !== undefined) range.length = wholeNumber('--length', values.length);
+    const stream = await client.readArtifact(positionals[0]!, range);
+    await pipeline(stream, destination(values.output, io));
+    return 0;
+  },
+
+  async write(client, args, io) {
+    const { values, positionals } = parse(args, {
+      'content-type': { type: 'string' },
+      key: { type: 'string' },
+    }, 1, 2);
+    const source = positionals[1] ?? '-';
+    const data = source === '-' ? io.stdin : createReadStream(source);
+    const stored = await client.writeOutput(positionals[0]!, data as AsyncIterable<Uint8Array>, {
+      ...(values['content-type'] === undefined ? {} : { contentType: values['content-type'] }),
+      ...(values.key === undefined ? {} : { idempotencyKey: values.key }),
+    });
+    io.stdout.write(`${JSON.stringify(stored)}\n`);
+    return 0;
+  },
+
+  async fetch(client, args, io) {
+    const { values, positionals } = parse(args, {
+      request: { type: 'string', short: 'X' },
+      header: { type: 'string', short: 'H', multiple: true },
+      data: { type: 'string', short: 'd' },
+      output: { type: 'string', short: 'o' },
+      include: { type: 'boolean', short: 'i' },
+      fail: { type: 'boolean', short: 'f' },
+    }, 1);
+    const headers = (values.header ?? []).map((line): [string, string] => {
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new UsageError(`-H ${JSON.stringify(line)}: expected 'Name: value'`);
+      return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+    });
+    const body = values.data === undefined ? undefined : await dataArgument(values.data, io.stdin);
+    const method = values.request ?? (body === undefined ? 'GET' : 'POST');
+
+    const response = await client.fetch(positionals[0]!, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
+    const out = destination(values.output, io);
+    if (values.include) {
+      const lines = [`HTTP ${response.status} ${response.statusText}`.trimEnd()];
+      for (const [name, value] of response.headers) lines.push(`${name}: ${value}`);
+      out.write(`${lines.join('\r\n')}\r\n\r\n`);
+    }
+    await pipeline(Readable.fromWeb(response.body as WebReadable), out);
+    if (values.fail && response.status >= 400) {
+      io.stderr.write(`porthole: ${positionals[0]} answered HTTP ${response.status}\n`);
+      return EXIT_HTTP_ERROR;
+    }
+    return 0;
+  },
+};
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, min: number, max = min) {
+  const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`);
+  }
+  return parsed;
+}
+
+function wholeNumber(flag: string, text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a whole number of bytes`);
+  }
+  return Number(text);
+}
+
+async function dataArgument(text: string, stdin: Readable): Promise<Buffer> {
+  if (text === '@-') return Buffer.concat(await stdin.toArray());
+  if (text.startsWith('@')) return readFile(text.slice(1));
+  return Buffer.from(text);
+}
+
+// stdout is not ended by pipeline: other output may follow and the process
+// owns it. A file is written whole by the stream and closed.
+function destination(file: string | undefined, io: Io): Writable {
+  if (file !== undefined && file !== '-') return createWriteStream(file);
+  const { stdout } = io;
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (stdout.write(chunk)) done();
+      else stdout.once('drain', () => done());
+    },
+  });
+  const fail = (error: Error): void => {
+    out.destroy(error);
+  };
+  stdout.once('error', fail);
+  out.once('close', () => stdout.off('error', fail));
+  return out;
+}
+
+function isParseError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return code.startsWith('ERR_PARSE_ARGS');
+}

@@ -1,0 +1,25 @@
+import { MAX_CHUNK_BYTES } from '@porthole/shared';
+
+/** What `writeOutput` accepts: a whole value or a stream of parts. */
+export type OutputData =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | AsyncIterable<Uint8Array | string>
+  | Iterable<Uint8Array | string>;
+
+/** Cuts any OutputData into wire chunks of at most MAX_CHUNK_BYTES. */
+export async function* toChunks(data: OutputData): AsyncGenerator<Buffer> {
+  for await (const part of parts(data)) {
+    const bytes = typeof part === 'string' ? Buffer.from(part) : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    for (let at = 0; at < bytes.length; at += MAX_CHUNK_BYTES) {
+      yield bytes.subarray(at, at + MAX_CHUNK_BYTES);
+    }
+  }
+}
+
+function parts(data: OutputData): AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {
+  if (typeof data === 'string' || data instanceof Uint8Array) return [data];
+  if (data instanceof ArrayBuffer) return [new Uint8Array(data)];
+  return data;
+}
