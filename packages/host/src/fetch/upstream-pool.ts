@@ -70,23 +70,34 @@ export class UpstreamPool {
     return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
       this.resolver(hostname).then(
         (addresses) => {
-          const family = options.family === 4 || options.family === 6 ? options.family : 0;
-          const candidates = addresses.filter((a) => family === 0 || a.family === family);
-          const allowed = candidates.filter((a) => rule.judge.problem(a.address) === undefined);
-          const first = allowed[0];
-          if (!first) {
-            const reason = candidates[0]
-              ? rule.judge.problem(candidates[0].address)
-              : 'it has no address';
-            callback(new EgressDenied(`${hostname} resolves to no allowed address: ${reason}`), '');
-            return;
+          try {
+            this.answer(rule, hostname, addresses, options, callback);
+          } catch (error) {
+            callback(error as Error, '');
           }
-          for (const a of allowed) this.guard?.(a.address, 0);
-          if (options.all) callback(null, allowed);
-          else callback(null, first.address, first.family);
         },
         (error: Error) => callback(error, ''),
       );
     };
+  }
+
+  private answer(
+    rule: CompiledRule,
+    hostname: string,
+    addresses: LookupAddress[],
+    options: LookupOptions,
+    callback: LookupCallback,
+  ): void {
+    const family = options.family === 4 || options.family === 6 ? options.family : 0;
+    const candidates = addresses.filter((a) => family === 0 || a.family === family);
+    const allowed = candidates.filter((a) => rule.judge.problem(a.address) === undefined);
+    const first = allowed[0];
+    if (!first) {
+      const reason = candidates[0] ? rule.judge.problem(candidates[0].address) : 'it has no address';
+      throw new EgressDenied(`${hostname} resolves to no allowed address: ${reason}`);
+    }
+    for (const a of allowed) this.guard?.(a.address, 0);
+    if (options.all) callback(null, allowed);
+    else callback(null, first.address, first.family);
   }
 }
