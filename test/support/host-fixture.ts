@@ -45,7 +45,8 @@ export class TestHost {
   private constructor(
     readonly dir: string,
     readonly config: HostConfig,
-    readonly service: HostService,
+    private current: HostService,
+    private readonly create: () => HostService,
     /** Every address the host was about to connect to. */
     readonly dialled: string[],
     private readonly removeDir: () => Promise<void>,
@@ -62,7 +63,7 @@ export class TestHost {
     }
 
     const dialled: string[] = [];
-    const service = createHostService({
+    const create = (): HostService => createHostService({
       config,
       logger: pino({ level: 'silent' }),
       ...(options.resolver ? { resolver: options.resolver } : {}),
@@ -71,8 +72,22 @@ export class TestHost {
         if (!LOOPBACK.has(address)) throw new Error(`test host tried to dial ${address}`);
       },
     });
+    const service = create();
     await service.listen();
-    return new TestHost(temp.path, config, service, dialled, temp.remove);
+    return new TestHost(temp.path, config, service, create, dialled, temp.remove);
+  }
+
+  get service(): HostService {
+    return this.current;
+  }
+
+  /** Stops the service and starts a new one over the same folders. */
+  async restart(beforeStart?: () => Promise<void>): Promise<void> {
+    for (const client of this.clients.splice(0)) client.close();
+    await this.current.close();
+    await beforeStart?.();
+    this.current = this.create();
+    await this.current.listen();
   }
 
   address(id = 'alpha'): string {

@@ -24,7 +24,7 @@ export function parseAddress(text: string): PortholeAddress {
   if (text.startsWith('vsock:')) {
     const parts = text.slice('vsock:'.length).split(':');
     const [cid, port] = parts.map((part) => (/^\d{1,10}$/.test(part) ? Number(part) : Number.NaN));
-    if (parts.length !== 2 || cid === undefined || port === undefined) {
+    if (parts.length !== 2 || cid === undefined || port === undefined || Number.isNaN(cid) || Number.isNaN(port)) {
       throw new TypeError(`address '${text}': expected vsock:CID:PORT`);
     }
     if (!(cid <= UINT32_MAX)) throw new TypeError(`address '${text}': CID must be 0 to ${UINT32_MAX}`);

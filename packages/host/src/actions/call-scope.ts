@@ -68,6 +68,9 @@ export class CallScope {
 
   private toWire(error: unknown): PortholeError {
     if (error instanceof PortholeError) return error;
+    // Whatever broke after the guest cancelled broke because it cancelled.
+    const reason: unknown = this.controller.signal.reason;
+    if (this.controller.signal.aborted && reason instanceof PortholeError) return reason;
     // Anything else is a host fault: its text may hold host paths, so the
     // guest gets a fixed message and the log gets the detail.
     this.deps.log.error({ err: error, action: this.action, target: this.target }, 'action failed');

@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { sandboxEntry, TestHost } from '../support/host-fixture.js';
+import { ROOT } from '../support/node-child.js';
+import { Upstream } from '../support/upstream.js';
+
+const CLI = join(ROOT, 'packages/guest/bin/porthole.js');
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+/** Runs the real CLI as a child process, the way a shell agent would. */
+function porthole(args: string[], options: { address?: string; stdin?: string } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    if (options.address === undefined) delete env.PORTHOLE_ADDRESS;
+    else env.PORTHOLE_ADDRESS = options.address;
+    const child = spawn(process.execPath, [CLI, ...args], { env, timeout: 20_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (part: Buffer) => (stdout += part.toString()));
+    child.stderr.on('data', (part: Buffer) => (stderr += part.toString()));
+    child.stdin.end(options.stdin ?? '');
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the porthole CLI', () => {
+  let host: TestHost;
+  let upstream: Upstream;
+  let address: string;
+
+  beforeAll(async () => {
+    upstream = await new Upstream({
+      '/v1/echo': (req, res, body) => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-seen-method': req.method ?? '' });
+        res.end(`${req.headers['x-token'] ?? '-'} ${body.toString()}`);
+      },
+      '/v1/missing': (_req, res) => res.writeHead(404).end('gone'),
+    }).listen();
+    host = await TestHost.start({
+      sandboxes: [sandboxEntry('alpha', {
+        fetch: { allow: [{ scheme: 'http', host: '127.0.0.1', port: upstream.port, pathPrefix: '/v1/', methods: ['GET', 'POST'] }] },
+      })],
+    });
+    address = host.address();
+    await writeFile(join(host.artifacts(), 'data.txt'), 'line one\nline two\n');
+  });
+  afterAll(async () => {
+    await host.stop();
+    await upstream.close();
+  });
+
+  it('ls lists artifacts as name and size, or JSON', async () => {
+    expect(await porthole(['ls'], { address })).toEqual({ code: 0, stdout: 'data.txt\t18\n', stderr: '' });
+    const json = await porthole(['ls', '--json'], { address });
+    expect(JSON.parse(json.stdout)).toMatchObject([{ name: 'data.txt', size: 18 }]);
+  });
+
+  it('read prints bytes, a range, or writes a file', async () => {
+    expect((await porthole(['read', 'data.txt'], { address })).stdout).toBe('line one\nline two\n');
+    expect((await porthole(['read', 'data.txt', '--offset', '5', '--length', '3'], { address })).stdout).toBe('one');
+    const file = join(host.dir, 'copy.txt');
+    expect((await porthole(['read', 'data.txt', '-o', file], { address })).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe('line one\nline two\n');
+  });
+
+  it('write stores stdin or a file and prints what was stored', async () => {
+    const fromStdin = await porthole(['write', 'notes.txt'], { address, stdin: 'from stdin' });
+    expect(fromStdin.code).toBe(0);
+    expect(JSON.parse(fromStdin.stdout)).toMatchObject({ name: 'notes.txt', size: 10, replayed: false });
+    const source = join(host.dir, 'source.txt');
+    await writeFile(source, 'from a file');
+    expect((await porthole(['write', 'copy.txt', source, '--key', 'k1'], { address })).code).toBe(0);
+    const again = await porthole(['write', 'copy.txt', source, '--key', 'k1'], { address });
+    expect(JSON.parse(again.stdout)).toMatchObject({ name: 'copy.txt', size: 11, replayed: true });
+    expect(await readFile(join(host.outputs(), 'notes.txt'), 'utf8')).toBe('from stdin');
+  });
+
+  it('fetch sends method, headers and data, and -i shows the head', async () => {
+    const result = await porthole(['fetch', `${upstream.origin}/v1/echo`, '-H', 'X-Token: t1', '-d', 'payload', '-i'], { address });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^HTTP 200\r\n/);
+    expect(result.stdout).toContain('x-seen-method: POST\r\n');
+    expect(result.stdout.endsWith('\r\n\r\nt1 payload')).toBe(true);
+  });
+
+  it('fetch -f exits 3 on an HTTP error status, and 0 without -f', async () => {
+    expect(await porthole(['fetch', `${upstream.origin}/v1/missing`], { address })).toMatchObject({ code: 0, stdout: 'gone' });
+    const failed = await porthole(['fetch', '-f', `${upstream.origin}/v1/missing`], { address });
+    expect(failed).toMatchObject({ code: 3, stdout: 'gone' });
+    expect(failed.stderr).toContain('answered HTTP 404');
+  });
+
+  it.each([
+    ['POLICY_DENIED', 10, ['fetch', 'http://169.254.169.254/latest/meta-data/'], 'porthole: POLICY_DENIED [url]: no fetch rule allows GET http://169.254.169.254/latest/meta-data/\n'],
+    ['INVALID_ARGUMENT', 13, ['write', '../escape'], 'porthole: INVALID_ARGUMENT [head.name]: output name "../escape" starts with a dot\n'],
+    ['NOT_FOUND', 14, ['read', 'nope.txt'], 'porthole: NOT_FOUND [name]: no artifact named "nope.txt"\n'],
+  ])('exits with the code of %s and says why on stderr', async (_reason, code, args, stderr) => {
+    expect(await porthole(args, { address })).toEqual({ code, stdout: '', stderr });
+  });
+
+  it('exits 18 (UNAVAILABLE) when no host listens', async () => {
+    const result = await porthole(['ls'], { address: `unix:${host.dir}/none.sock` });
+    expect(result.code).toBe(18);
+    expect(result.stderr).toMatch(/^porthole: UNAVAILABLE: /);
+  });
+
+  it('exits 13 without an address, naming the variable', async () => {
+    expect(await porthole(['ls'])).toEqual({
+      code: 13, stdout: '', stderr: 'porthole: INVALID_ARGUMENT [address]: no address: pass { address } or set PORTHOLE_ADDRESS=unix:PATH\n',
+    });
+  });
+
+  it.each([
+    [[], 'usage: porthole'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['read'], 'expected 1 argument(s), got 0'],
+    [['read', 'a', '--offset=1e3'], '--offset "1e3": expected a whole number of bytes'],
+    [['fetch', 'http://x/', '-H', 'no-colon'], `-H "no-colon": expected 'Name: value'`],
+  ])('exits 2 on usage error %j', async (args, message) => {
+    const result = await porthole(args, { address });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});

@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ROOT } from '../support/node-child.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const HOST_BIN = join(ROOT, 'packages/host/bin/porthole-host.js');
+
+const VALID = `audit: { path: audit.jsonl }
+sandboxes:
+  - id: agent-1
+    listen: { udsPath: run/agent-1.vsock }
+    artifacts: data
+    outputs: { dir: out, maxBytes: 1GiB, maxFiles: 100, maxFileBytes: 256MiB }
+    fetch:
+      allow:
+        - { scheme: https, host: api.example.test, pathPrefix: /v1/, methods: [GET, POST] }
+`;
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [HOST_BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('porthole-host check', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    dir = await tempDir('config');
+  });
+  afterAll(() => dir.remove());
+
+  async function check(name: string, text: string): Promise<ReturnType<typeof run>> {
+    const file = join(dir.path, name);
+    await writeFile(file, text);
+    return run(['check', '--config', file]);
+  }
+
+  it('accepts a valid YAML config', async () => {
+    expect(await check('ok.yaml', VALID)).toEqual({ status: 0, stdout: 'config ok: 1 sandbox(es): agent-1\n', stderr: '' });
+  });
+
+  it('accepts the same config as JSON', async () => {
+    const json = JSON.stringify({
+      audit: { path: 'audit.jsonl' },
+      sandboxes: [{ id: 'agent-1', listen: { udsPath: 'run/a.vsock', port: 1024 } }],
+    });
+    expect((await check('ok.json', json)).status).toBe(0);
+  });
+
+  it.each([
+    ['a hostname with a scheme', VALID.replace('host: api.example.test', 'host: "https://api.example.test"'),
+      'sandboxes[0].fetch.allow[0].host: expected a hostname, "*.domain" or an IP address, without scheme, port or path'],
+    ['a size with an unknown unit', VALID.replace('maxBytes: 1GiB', 'maxBytes: 10 parsecs'),
+      'sandboxes[0].outputs.maxBytes: expected a size in bytes such as 1048576 or "1MiB", got "10 parsecs"'],
+    ['a negative file count', VALID.replace('maxFiles: 100', 'maxFiles: -1'),
+      'sandboxes[0].outputs.maxFiles: Too small: expected number to be >=1'],
+    ['an unknown method', VALID.replace('[GET, POST]', '[GET, FETCH]'),
+      'sandboxes[0].fetch.allow[0].methods[1]: Invalid option: expected one of "GET"|"HEAD"|"POST"|"PUT"|"PATCH"|"DELETE"|"OPTIONS"'],
+    ['an unknown key', VALID.replace('artifacts: data', 'artifact: data'),
+      'sandboxes[0]: Unrecognized key: "artifact"'],
+    ['a bad sandbox id', VALID.replace('id: agent-1', 'id: "Agent 1"'),
+      'sandboxes[0].id: expected 1 to 63 characters of a-z 0-9 _ -, starting with a letter or digit'],
+    ['a path prefix without a slash', VALID.replace('pathPrefix: /v1/', 'pathPrefix: v1'),
+      'sandboxes[0].fetch.allow[0].pathPrefix: must start with "/"'],
+    ['too many redirects', VALID.replace('      allow:', '      maxRedirects: 9\n      allow:'),
+      'sandboxes[0].fetch.maxRedirects: Too big: expected number to be <=5'],
+    ['no sandboxes', 'audit: { path: a.jsonl }\nsandboxes: []\n', 'sandboxes: at least one sandbox is needed'],
+    ['no audit path', 'sandboxes: []\n', 'audit: Invalid input: expected object, received undefined'],
+    ['two sandboxes with one id', `${VALID}  - id: agent-1\n    listen: { udsPath: run/other.vsock }\n`,
+      'sandboxes[1].id: id "agent-1" is already used by sandboxes[0]'],
+    ['two sandboxes on one socket', `${VALID}  - id: agent-2\n    listen: { udsPath: run/agent-1.vsock }\n`,
+      'sandboxes[1].listen: socket "run/agent-1.vsock_52" is already used by sandboxes[0]'],
+    ['YAML that does not parse', 'sandboxes: [\n', '(file): is not valid YAML or JSON'],
+  ])('refuses %s, naming the field', async (_what, text, issue) => {
+    const result = await check('bad.yaml', text);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`invalid config ${join(dir.path, 'bad.yaml')}`);
+    expect(result.stderr).toContain(`  ${issue}`);
+  });
+
+  it('refuses a file that does not exist', () => {
+    const result = run(['check', '--config', join(dir.path, 'missing.yaml')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('  (file): cannot be read: ENOENT');
+  });
+
+  it.each([
+    [[], 'a command is needed'],
+    [['serve'], '--config FILE is needed'],
+    [['launch', '--config', 'x'], 'unknown command "launch"'],
+    [['check', '--confg', 'x'], "Unknown option '--confg'"],
+  ])('exits 2 on usage error %j', (args, message) => {
+    const result = run(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('usage: porthole-host serve --config FILE');
+  });
+});
