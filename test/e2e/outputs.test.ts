@@ -79,6 +79,9 @@ describe('WriteOutput', () => {
     ['with space', 'output name "with space" holds " "; only A-Z a-z 0-9 . _ - are allowed'],
     ['nul\0byte', 'output name "nul\\u0000byte" holds "\\u0000"; only A-Z a-z 0-9 . _ - are allowed'],
     ['évident', 'output name "évident" holds "é"; only A-Z a-z 0-9 . _ - are allowed'],
+    ['CON', 'output name "CON" is a reserved device name'],
+    ['nul.txt', 'output name "nul.txt" is a reserved device name'],
+    ['Com1.log', 'output name "Com1.log" is a reserved device name'],
   ])('refuses the name %j and stores nothing', async (name, message) => {
     const h = await start();
     const error = await h.client().writeOutput(name, 'data').catch((e: unknown) => e);
@@ -139,6 +142,40 @@ describe('WriteOutput', () => {
     const error = await h.client().writeOutput('more.txt', 'm'.repeat(301)).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', message: "outputs would exceed the sandbox's 1000-byte quota (700 bytes stored)" });
     expect(await h.outputNames()).toEqual(['kept.txt', 'kept2.txt']);
+  });
+
+  it('refuses a name that differs only in case from a stored output', async () => {
+    const h = await start();
+    await h.client().writeOutput('Report.txt', 'first');
+    const error = await h.client().writeOutput('report.TXT', 'second').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'head.name',
+      message: 'output name "report.TXT" differs only in case from the stored output "Report.txt"',
+    });
+    expect(await h.outputNames()).toEqual(['Report.txt']);
+  });
+
+  it('stops writes at the free-space floor of the host disk', async () => {
+    const h = await start({ ...SMALL_QUOTAS, minFreeBytes: '1000000GiB' });
+    const error = await h.client().writeOutput('a.txt', 'abc').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 1000000 * 1024 ** 3 });
+    expect((error as Error).message).toMatch(/^the host disk holding outputs has \d+ bytes free, below the 1073741824000000-byte floor$/);
+    expect(await h.outputNames()).toEqual([]);
+    expect(await h.temporaries()).toEqual([]);
+  });
+
+  it('refuses to start on an outputs folder others can write to', async () => {
+    const { chmod, mkdir } = await import('node:fs/promises');
+    const h = await start();
+    await h.restart(async () => {
+      await mkdir(h.outputs(), { recursive: true });
+      await chmod(h.outputs(), 0o777);
+    }).then(() => expect.fail('the host started'), (error: Error) => {
+      expect(error.message).toBe(`outputs folder ${h.outputs()} is writable by group or others (mode 777)`);
+    });
+    await chmod(h.outputs(), 0o750);
+    await h.restart();
   });
 
   it('refuses a stream that does not start with a head', async () => {

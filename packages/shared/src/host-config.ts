@@ -84,6 +84,11 @@ export const outputsPolicySchema = z.strictObject({
   maxFiles: z.number().int().min(1).max(1_000_000),
   /** Largest single output. */
   maxFileBytes: positiveSize,
+  /**
+   * Writes are refused once the disk holding the folder has less than this
+   * free, so guests cannot fill the host's disk whatever their quotas.
+   */
+  minFreeBytes: sizeSchema.default(64 * 1024 * 1024),
   /** A write that sends nothing for this long is aborted. */
   idleTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
 });

@@ -27,6 +27,9 @@ export const MAX_URL_LENGTH = 8 * 1024;
 /** Host follows at most this many redirects, whatever the policy says. */
 export const MAX_REDIRECTS = 5;
 
+// Names Windows and SMB shares treat as devices, with or without extension.
+const RESERVED_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+
 /**
  * Why an output name is unacceptable, or undefined when it is fine. Shared
  * so the guest can refuse early; the host checks again and is the authority.
@@ -39,5 +42,7 @@ export function outputNameProblem(name: string): string | undefined {
   if (name.startsWith('.')) return 'starts with a dot';
   const bad = /[^A-Za-z0-9._-]/.exec(name);
   if (bad) return `holds ${JSON.stringify(bad[0])}; only A-Z a-z 0-9 . _ - are allowed`;
+  // Outputs often end up on other systems; a device name there is a trap.
+  if (RESERVED_DEVICE.test(name)) return 'is a reserved device name';
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -18,6 +18,9 @@ export const OUTPUT_FILE_MODE = 0o640;
 // Host bookkeeping lives beside the outputs under a dot-name, which no
 // output name can take.
 const STATE_DIR = '.porthole';
+
+// A long write re-checks the disk's free space this often.
+const FREE_SPACE_CHECK_BYTES = 8 * 1024 * 1024;
 
 export interface OutputHeadIn {
   name: string;
@@ -46,6 +49,8 @@ export class OutputStore {
   private readonly keysDir: string;
   private readonly commits = new SerialQueue();
   private usage: OutputUsage = { bytes: 0, files: 0 };
+  /** Stored names by their lower-case form, to refuse case-only twins. */
+  private readonly folded = new Map<string, string>();
   private reservedBytes = 0;
   private pending = 0;
   private nextTmp = 0;
@@ -58,6 +63,7 @@ export class OutputStore {
   /** Prepares the folders, drops temporaries a crash left, counts usage. */
   async open(): Promise<void> {
     await mkdir(this.policy.dir, { recursive: true, mode: 0o750 });
+    await checkOwnFolder(this.policy.dir);
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     await mkdir(this.keysDir, { recursive: true, mode: 0o700 });
@@ -67,6 +73,7 @@ export class OutputStore {
       if (!entry.isFile() || entry.name.startsWith('.')) continue;
       usage.bytes += (await lstat(join(this.policy.dir, entry.name))).size;
       usage.files += 1;
+      this.folded.set(entry.name.toLowerCase(), entry.name);
     }
     this.usage = usage;
   }
@@ -84,6 +91,7 @@ export class OutputStore {
     if (head.idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
       throw new PortholeError('INVALID_ARGUMENT', `idempotency key is ${head.idempotencyKey.length} characters, at most ${IDEMPOTENCY_KEY_MAX_LENGTH}`, { field: 'head.idempotency_key', limit: IDEMPOTENCY_KEY_MAX_LENGTH });
     }
+    this.checkCase(head.name);
     const { maxFileBytes, maxFiles } = this.policy;
     if (head.expectedSize !== undefined && head.expectedSize > maxFileBytes) {
       throw new PortholeError('TOO_LARGE', `expected size ${head.expectedSize} is over the ${maxFileBytes}-byte limit for one output`, { field: 'head.expected_size', limit: maxFileBytes });
@@ -91,6 +99,8 @@ export class OutputStore {
     if (this.usage.files + this.pending >= maxFiles && !(await this.exists(head.name))) {
       throw new PortholeError('QUOTA_EXCEEDED', `the sandbox holds ${this.usage.files} outputs and ${this.pending} more are being written, the limit is ${maxFiles}`, { field: 'head.name', limit: maxFiles });
     }
+
+    await this.checkFreeSpace();
 
     const tmpPath = join(this.tmpDir, `${process.pid}-${this.nextTmp++}`);
     // O_EXCL|O_NOFOLLOW: the host creates this file and nothing else.
@@ -129,6 +139,7 @@ export class OutputStore {
         if (await this.holds(earlier)) return { ...earlier, replayed: true };
       }
 
+      this.checkCase(name);
       const finalPath = join(this.policy.dir, name);
       const previous = await sizeOf(finalPath);
       if (previous === undefined && this.usage.files >= this.policy.maxFiles) {
@@ -138,6 +149,7 @@ export class OutputStore {
       await fsyncDir(this.policy.dir);
       this.usage.bytes += size - (previous ?? 0);
       this.usage.files += previous === undefined ? 1 : 0;
+      this.folded.set(name.toLowerCase(), name);
 
       const stored = { name, size, sha256 };
       // After the rename: a crash in between costs a retry one more write of
@@ -145,6 +157,27 @@ export class OutputStore {
       if (keyPath) await writeRecord(keyPath, stored);
       return { ...stored, replayed: false };
     });
+  }
+
+  /**
+   * Throws QUOTA_EXCEEDED when the disk is below the free-space floor.
+   * Called when a write starts and again every FREE_SPACE_CHECK_BYTES.
+   */
+  async checkFreeSpace(): Promise<void> {
+    const fs = await statfs(this.policy.dir);
+    const free = fs.bavail * fs.bsize;
+    if (free < this.policy.minFreeBytes) {
+      throw new PortholeError('QUOTA_EXCEEDED', `the host disk holding outputs has ${free} bytes free, below the ${this.policy.minFreeBytes}-byte floor`, { limit: this.policy.minFreeBytes });
+    }
+  }
+
+  // Two names that differ only in case are one file on case-insensitive
+  // systems the outputs may be copied to.
+  private checkCase(name: string): void {
+    const twin = this.folded.get(name.toLowerCase());
+    if (twin !== undefined && twin !== name) {
+      throw new PortholeError('INVALID_ARGUMENT', `output name ${JSON.stringify(name)} differs only in case from the stored output ${JSON.stringify(twin)}`, { field: 'head.name' });
+    }
   }
 
   /** @internal Gives back a finished or aborted write's reservation. */
@@ -177,6 +210,9 @@ export class OutputWrite {
 
   async append(chunk: Uint8Array): Promise<void> {
     this.store.reserve(chunk.length, this.size, this.head.expectedSize);
+    if (Math.floor((this.size + chunk.length) / FREE_SPACE_CHECK_BYTES) > Math.floor(this.size / FREE_SPACE_CHECK_BYTES)) {
+      await this.store.checkFreeSpace();
+    }
     this.size += chunk.length;
     this.hash.update(chunk);
     await this.handle.write(chunk);
@@ -217,6 +253,19 @@ async function sizeOf(path: string): Promise<number | undefined> {
     return stats.isFile() ? stats.size : undefined;
   } catch {
     return undefined;
+  }
+}
+
+// The outputs folder must be the host's alone: anyone else able to write
+// there could plant links or files the host would then treat as outputs.
+async function checkOwnFolder(dir: string): Promise<void> {
+  const info = await stat(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    throw new Error(`outputs folder ${dir} belongs to uid ${info.uid}, not to the host's uid ${uid}`);
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new Error(`outputs folder ${dir} is writable by group or others (mode ${(info.mode & 0o777).toString(8)})`);
   }
 }
 
