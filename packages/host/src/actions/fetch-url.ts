@@ -67,28 +67,30 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
 
       const location = response.headers.location;
       if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
-        await relay(response, target, redirects, policy, scope, call, deadline);
+        await relay(response, method, target, redirects, policy, scope, call, deadline);
         return;
       }
 
       await response.body.dump();
+      const next = resolveLocation(location, target.url);
       if (++redirects > policy.maxRedirects) {
-        throw new PortholeError('UPSTREAM_ERROR', `more than ${policy.maxRedirects} redirects, the last to ${redactUrl(location)}`, { limit: policy.maxRedirects });
+        throw new PortholeError('UPSTREAM_ERROR', `more than ${policy.maxRedirects} redirects, the last to ${redactUrl(next)}`, { limit: policy.maxRedirects });
       }
       // As browsers do: 303, and 301/302 after POST, continue as a GET.
       if (response.statusCode === 303 || (method === 'POST' && response.statusCode <= 302)) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
       }
-      target = allowList.check(resolveLocation(location, target.url), method, 'redirect');
+      target = allowList.check(next, method, 'redirect');
     }
   } catch (error) {
-    throw upstreamError(error, target, timeoutMs, scope.signal);
+    throw upstreamError(error, target, timeoutMs, scope.signal, redirects > 0 ? 'redirect' : 'url');
   }
 }
 
 async function relay(
   response: Dispatcher.ResponseData,
+  method: string,
   target: AllowedTarget,
   redirects: number,
   policy: FetchPolicy,
@@ -98,7 +100,8 @@ async function relay(
 ): Promise<void> {
   const max = policy.maxResponseBytes;
   const declared = Number(response.headers['content-length'] ?? -1);
-  if (declared > max) {
+  // A HEAD answer declares the size of a body it never sends.
+  if (method !== 'HEAD' && declared > max) {
     await response.body.dump();
     throw new PortholeError('TOO_LARGE', `the response declares ${declared} bytes, the limit is ${max}`, { limit: max });
   }
@@ -138,10 +141,10 @@ function resolveLocation(location: string, base: URL): string {
 }
 
 /** The one place upstream and network failures become Porthole errors. */
-function upstreamError(error: unknown, target: AllowedTarget, timeoutMs: number, cancelled: AbortSignal): PortholeError {
+function upstreamError(error: unknown, target: AllowedTarget, timeoutMs: number, cancelled: AbortSignal, field: string): PortholeError {
   if (error instanceof PortholeError) return error;
   const denied = findEgressDenied(error);
-  if (denied) return new PortholeError('POLICY_DENIED', `refused to connect: ${denied.message}`, { field: 'url' });
+  if (denied) return new PortholeError('POLICY_DENIED', `refused to connect: ${denied.message}`, { field });
   if (cancelled.aborted) return new PortholeError('UNAVAILABLE', 'the fetch was cancelled');
 
   const code = (error as { code?: string }).code ?? '';

@@ -28,7 +28,7 @@ export class AddressJudge {
   problem(text: string): string | undefined {
     if (!ipaddr.isValid(text)) return `${text} is not an IP address`;
     const address = normalize(ipaddr.parse(text));
-    const range = address.range();
+    const range = rangeOf(address);
     if (range === 'unicast') return undefined;
     if (this.named.some(([base, bits]) => sameKind(address, base) && address.match(base, bits))) {
       return undefined;
@@ -52,6 +52,19 @@ function normalizeRange([address, bits]: Range): Range {
   return [address, bits];
 }
 
+// ipaddr.js calls every IPv6 address outside its special ranges unicast,
+// but only 2000::/3 is assigned as global unicast; IPv4-compatible ::/96
+// embeds an IPv4 address that a tunnelling stack would reach.
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+function rangeOf(address: Address): string {
+  const range = address.range();
+  if (range !== 'unicast' || !(address instanceof ipaddr.IPv6)) return range;
+  if (address.match(IPV4_COMPATIBLE)) return 'ipv4Compatible';
+  return address.match(GLOBAL_UNICAST_V6) ? 'unicast' : 'reserved';
+}
+
 function sameKind(a: Address, b: Address): boolean {
   return a.kind() === b.kind();
 }
@@ -63,7 +76,7 @@ const RANGE_WORDS: Readonly<Record<string, string>> = {
   rfc6052: 'NAT64',
   rfc6145: 'IPv4-translated',
   '6to4': '6to4',
-  ipv4Mapped: 'IPv4-compatible',
+  ipv4Compatible: 'IPv4-compatible',
 };
 
 function describe(range: string): string {
