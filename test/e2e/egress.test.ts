@@ -126,7 +126,7 @@ describe('egress', () => {
       const url = `http://${name}:${upstream.port}/`;
       const dialled = await dialledDuring(async () => {
         expect(await refusal(host.client('names').fetch(url))).toStrictEqual(denied(
-          `refused to connect: ${name} resolves to no allowed address: ${answer.address} is a ${words} address that policy does not name`,
+          `refused to connect: ${name} resolves to no allowed address: ${answer.address} is in the ${words} range, which policy does not name`,
         ));
       });
       expect(dialled).toStrictEqual([]);
@@ -171,7 +171,7 @@ describe('egress', () => {
     it('still refuses private addresses the rule does not name', async () => {
       const dialled = await dialledDuring(async () => {
         expect(await refusal(host.client('loopback').fetch(`http://private.example.test:${upstream.port}/`))).toStrictEqual(denied(
-          'refused to connect: private.example.test resolves to no allowed address: 10.0.0.5 is a private address that policy does not name',
+          'refused to connect: private.example.test resolves to no allowed address: 10.0.0.5 is in the private range, which policy does not name',
         ));
       });
       expect(dialled).toStrictEqual([]);
@@ -180,7 +180,7 @@ describe('egress', () => {
     it('judges the addresses of a redirect hop too, naming the redirect', async () => {
       const dialled = await dialledDuring(async () => {
         expect(await refusal(host.client('literal').fetch(`${upstream.origin}/to-metadata`))).toStrictEqual(denied(
-          'refused to connect: metadata.example.test resolves to no allowed address: 169.254.169.254 is a link-local (cloud metadata) address that policy does not name',
+          'refused to connect: metadata.example.test resolves to no allowed address: 169.254.169.254 is in the link-local (cloud metadata) range, which policy does not name',
           'redirect',
         ));
       });

@@ -18,10 +18,12 @@ export interface FixtureOptions {
   /** Raw sandbox entries as a config file would hold them; paths relative to the temp dir. */
   sandboxes?: Record<string, unknown>[];
   resolver?: Resolver;
+  /** Host-wide limits, as in the config file. */
+  limits?: Record<string, unknown>;
 }
 
 /** Only loopback may ever be dialled by a test host. */
-const LOOPBACK = new Set(['127.0.0.1', '::1']);
+const isLoopback = (address: string): boolean => address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
 
 /** The config entry of a sandbox with artifacts and outputs in the temp dir. */
 export function sandboxEntry(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -55,7 +57,7 @@ export class TestHost {
   static async start(options: FixtureOptions = {}): Promise<TestHost> {
     const temp = await tempDir('host');
     const sandboxes = options.sandboxes ?? [sandboxEntry('alpha')];
-    const result = validateHostConfig({ audit: { path: 'audit.jsonl' }, logLevel: 'silent', sandboxes });
+    const result = validateHostConfig({ audit: { path: 'audit.jsonl' }, logLevel: 'silent', sandboxes, ...(options.limits ? { limits: options.limits } : {}) });
     if (!result.ok) throw new Error(`fixture config: ${JSON.stringify(result.issues)}`);
     const config = resolvePaths(result.config, temp.path);
     for (const sandbox of config.sandboxes) {
@@ -69,7 +71,7 @@ export class TestHost {
       ...(options.resolver ? { resolver: options.resolver } : {}),
       egressGuard: (address) => {
         dialled.push(address);
-        if (!LOOPBACK.has(address)) throw new Error(`test host tried to dial ${address}`);
+        if (!isLoopback(address)) throw new Error(`test host tried to dial ${address}`);
       },
     });
     const service = create();
@@ -126,7 +128,7 @@ export class TestHost {
   async stop(): Promise<void> {
     for (const client of this.clients) client.close();
     await this.service.close();
-    const strays = this.dialled.filter((a) => !LOOPBACK.has(a));
+    const strays = this.dialled.filter((a) => !isLoopback(a));
     await this.removeDir();
     if (strays.length > 0) throw new Error(`the host dialled non-loopback addresses: ${strays.join(', ')}`);
   }

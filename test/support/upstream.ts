@@ -27,9 +27,14 @@ export class Upstream {
     });
   }
 
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  /** Listens on an ephemeral port of a loopback address. */
+  async listen(address = '127.0.0.1'): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, address, resolve));
     return this;
+  }
+
+  get address(): string {
+    return (this.server.address() as AddressInfo).address;
   }
 
   get port(): number {
@@ -37,7 +42,7 @@ export class Upstream {
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.address}:${this.port}`;
   }
 
   get openConnections(): number {

@@ -43,6 +43,26 @@ const hostname = z.string().regex(
 
 const cidr = z.string().regex(/^[0-9A-Fa-f:.]+\/\d{1,3}$/, 'expected an address range such as "10.0.0.0/8"');
 
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
+
+/**
+ * A secret the host adds to requests that match a rule. The value never
+ * appears in the config: it is read from the host's environment or a file
+ * when the host starts or reloads.
+ */
+export const credentialSchema = z.strictObject({
+  header: headerName.transform((h) => h.toLowerCase()),
+  from: z.union([
+    z.strictObject({ env: z.string().min(1) }),
+    z.strictObject({ file: z.string().min(1) }),
+  ]),
+  /** Put before the value: `"Bearer "`. */
+  prefix: z.string().default(''),
+  /** What to do when the guest sends the same header: refuse the call, or drop the guest's. */
+  guestHeader: z.enum(['refuse', 'replace']).default('refuse'),
+});
+export type Credential = z.infer<typeof credentialSchema>;
+
 export const fetchRuleSchema = z.strictObject({
   /** `https` or `http`. */
   scheme: z.enum(['http', 'https']),
@@ -60,6 +80,8 @@ export const fetchRuleSchema = z.strictObject({
    * already. Everything non-public that is not named is refused.
    */
   allowAddresses: z.array(cidr).default([]),
+  /** Secrets added to matching requests on the first origin only. */
+  inject: z.array(credentialSchema).default([]),
 });
 export type FetchRule = z.infer<typeof fetchRuleSchema>;
 
@@ -70,7 +92,14 @@ export const fetchPolicySchema = z.strictObject({
   maxRequestBodyBytes: sizeSchema
     .refine((bytes) => bytes <= 16 * 1024 * 1024, 'must be at most 16MiB')
     .default(1024 * 1024),
+  /** Body bytes the guest may receive, after decoding. */
   maxResponseBytes: positiveSize.default(64 * 1024 * 1024),
+  /** A compressed body may not expand more than this many times. */
+  maxCompressionRatio: z.number().min(1).max(10_000).default(100),
+  /** Upstream sockets this sandbox may hold open at once, all origins together. */
+  maxConnections: z.number().int().min(1).max(4096).default(32),
+  /** An upstream that sends nothing for this long is cut off. */
+  idleTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
   /** Whole exchange, redirects and body included. */
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   maxRedirects: z.number().int().min(0).max(MAX_REDIRECTS).default(MAX_REDIRECTS),
@@ -131,11 +160,21 @@ export const sandboxSchema = z.strictObject({
 });
 export type SandboxConfig = z.infer<typeof sandboxSchema>;
 
+/** Bounds on the whole host, across sandboxes. */
+export const hostLimitsSchema = z.strictObject({
+  /** Calls in progress across all sandboxes. */
+  maxConcurrentCalls: z.number().int().min(1).max(100_000).default(1024),
+  /** Upstream sockets the host holds open for all sandboxes together. */
+  maxUpstreamConnections: z.number().int().min(1).max(100_000).default(512),
+});
+export type HostLimits = z.infer<typeof hostLimitsSchema>;
+
 export const hostConfigSchema = z.strictObject({
   /** File the audit log is appended to, one JSON object per decision. */
   audit: z.strictObject({ path: z.string().min(1) }),
   /** Operational log level (pino); logs go to stderr. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  limits: hostLimitsSchema.default(hostLimitsSchema.parse({})),
   sandboxes: z.array(sandboxSchema).min(1, 'at least one sandbox is needed'),
 }).superRefine((config, ctx) => {
   const seen = new Map<string, number>();

@@ -36,7 +36,9 @@ export {
   portholeService,
 } from './contract.js';
 export {
+  credentialSchema,
   fetchPolicySchema,
+  hostLimitsSchema,
   fetchRuleSchema,
   formatPath,
   hostConfigSchema,
@@ -46,6 +48,8 @@ export {
   sizeSchema,
   validateHostConfig,
   type ConfigIssue,
+  type Credential,
+  type HostLimits,
   type FetchPolicy,
   type FetchRule,
   type HostConfig,

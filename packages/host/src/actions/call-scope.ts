@@ -27,7 +27,9 @@ export class CallScope {
   private readonly started = performance.now();
   private release: (() => void) | undefined;
   private finished = false;
-  private readonly controller = new AbortController();
+  // Made on first use: most calls never read the signal, and aborting one
+  // at the end of every call costs an AbortError with its stack trace.
+  private controller: AbortController | undefined;
 
   constructor(
     private readonly deps: ScopeDeps,
@@ -36,6 +38,10 @@ export class CallScope {
 
   /** Aborted when the guest cancels or the call ends either way. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.finished) this.controller.abort();
+    }
     return this.controller.signal;
   }
 
@@ -45,6 +51,11 @@ export class CallScope {
   }
 
   cancel(): void {
+    // grpc-js reports every call's stream closing as 'cancelled', also after
+    // the call ended normally; then the signal is already aborted, and an
+    // error built here would only cost its stack trace.
+    if (this.finished) return;
+    this.controller ??= new AbortController();
     this.controller.abort(new PortholeError('UNAVAILABLE', 'the guest cancelled the call'));
   }
 
@@ -69,8 +80,8 @@ export class CallScope {
   private toWire(error: unknown): PortholeError {
     if (error instanceof PortholeError) return error;
     // Whatever broke after the guest cancelled broke because it cancelled.
-    const reason: unknown = this.controller.signal.reason;
-    if (this.controller.signal.aborted && reason instanceof PortholeError) return reason;
+    const reason: unknown = this.controller?.signal.reason;
+    if (this.controller?.signal.aborted && reason instanceof PortholeError) return reason;
     // Anything else is a host fault: its text may hold host paths, so the
     // guest gets a fixed message and the log gets the detail.
     this.deps.log.error({ err: error, action: this.action, target: this.target }, 'action failed');
@@ -81,7 +92,7 @@ export class CallScope {
     if (this.finished) return;
     this.finished = true;
     this.release?.();
-    this.controller.abort();
+    this.controller?.abort();
     this.deps.audit.record({
       time: new Date().toISOString(),
       sandbox: this.deps.sandbox,

@@ -1,14 +1,12 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import {
-  MAX_CHUNK_BYTES,
-  PortholeError,
-  type FetchPolicy,
-  type wire,
-} from '@porthole/shared';
+import { PortholeError, type FetchPolicy, type wire } from '@porthole/shared';
 import { request, type Dispatcher } from 'undici';
 
-import { findEgressDenied } from '../fetch/egress-denied.js';
-import { checkRequestHeaders, responseHeaders } from '../fetch/header-rules.js';
+import { decodes, relayBody } from '../fetch/body-relay.js';
+import { EgressDenied } from '../fetch/egress-denied.js';
+import { checkRequestHeaders, hopHeaders, responseHeaders } from '../fetch/header-rules.js';
+import { Redactor } from '../fetch/redactor.js';
+import { UpstreamBusy } from '../fetch/connection-budget.js';
 import type { AllowedTarget } from '../policy/fetch-policy.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallScope } from './call-scope.js';
@@ -18,6 +16,23 @@ type FetchCall = ServerWritableStream<wire.FetchUrlRequest, wire.FetchUrlRespons
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+// Headers the host rewrites when it decodes a body for the guest.
+const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
+const NOTHING_SKIPPED = new Set<string>();
+
+/** One fetch as it moves through redirects. */
+interface Exchange {
+  method: string;
+  body: Buffer | undefined;
+  target: AllowedTarget;
+  redirects: number;
+  /** The origin of the guest's URL: credentials go there and nowhere else. */
+  origin: string;
+  /** A redirect turned the request into a GET without its body. */
+  bodyDropped: boolean;
+  redactor: Redactor;
+}
 
 /**
  * Carries out one HTTP exchange for the guest. Every hop, the first and each
@@ -32,13 +47,13 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
   }
 
   const req = call.request;
-  let method = req.method === '' ? 'GET' : req.method;
+  const method = req.method === '' ? 'GET' : req.method;
   scope.target = `${method} ${redactUrl(req.url)}`;
   if (!METHODS.has(method)) {
     throw new PortholeError('INVALID_ARGUMENT', `method ${JSON.stringify(method.slice(0, 32))} is not one of ${[...METHODS].join(', ')}`, { field: 'method' });
   }
-  const headers = checkRequestHeaders(req.headers);
-  let body: Buffer | undefined = req.body.length > 0 ? req.body : undefined;
+  const guestHeaders = checkRequestHeaders(req.headers);
+  const body: Buffer | undefined = req.body.length > 0 ? req.body : undefined;
   if (body && (method === 'GET' || method === 'HEAD')) {
     throw new PortholeError('INVALID_ARGUMENT', `a ${method} request cannot carry a body`, { field: 'body' });
   }
@@ -48,88 +63,116 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
   const timeoutMs = req.timeoutMs > 0 ? Math.min(req.timeoutMs, policy.timeoutMs) : policy.timeoutMs;
   const deadline = AbortSignal.any([scope.signal, AbortSignal.timeout(timeoutMs)]);
 
-  let target = allowList.check(req.url, method);
-  let redirects = 0;
+  const first = allowList.check(req.url, method);
+  const exchange: Exchange = {
+    method,
+    body,
+    target: first,
+    redirects: 0,
+    origin: first.url.origin,
+    bodyDropped: false,
+    redactor: new Redactor(allowList.secrets()),
+  };
   try {
     for (;;) {
-      scope.target = `${method} ${redactUrl(target.url.href)}`;
-      if (target.literal) sandbox.upstream.checkLiteral(target.rule, target.host, target.port);
-      if (body) await scope.pace(body.length);
-      const response = await request(target.url, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body ?? null,
-        dispatcher: sandbox.upstream.dispatcher(target.rule),
-        signal: deadline,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-
+      const response = await send(sandbox, scope, exchange, guestHeaders, policy, deadline);
       const location = response.headers.location;
       if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
-        await relay(response, method, target, redirects, policy, scope, call, deadline);
+        await relay(response, exchange, policy, scope, call, deadline);
         return;
       }
-
       await response.body.dump();
-      const next = resolveLocation(location, target.url);
-      if (++redirects > policy.maxRedirects) {
-        throw new PortholeError('UPSTREAM_ERROR', `more than ${policy.maxRedirects} redirects, the last to ${redactUrl(next)}`, { limit: policy.maxRedirects });
-      }
-      // As browsers do: 303, and 301/302 after POST, continue as a GET.
-      if (response.statusCode === 303 || (method === 'POST' && response.statusCode <= 302)) {
-        if (method !== 'HEAD') method = 'GET';
-        body = undefined;
-      }
-      target = allowList.check(next, method, 'redirect');
+      follow(exchange, response.statusCode, location, policy, allowList);
     }
   } catch (error) {
-    throw upstreamError(error, target, timeoutMs, scope.signal, redirects > 0 ? 'redirect' : 'url');
+    throw upstreamError(error, exchange, timeoutMs, exchange.redirects > 0 ? 'redirect' : 'url');
   }
+}
+
+async function send(
+  sandbox: Sandbox,
+  scope: CallScope,
+  exchange: Exchange,
+  guest: ReturnType<typeof checkRequestHeaders>,
+  policy: FetchPolicy,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  const { target, method, body } = exchange;
+  scope.target = `${method} ${exchange.redactor.text(redactUrl(target.url.href))}`;
+  const crossOrigin = target.url.origin !== exchange.origin;
+  const headers = hopHeaders({
+    guest,
+    credentials: crossOrigin ? [] : target.rule.credentials,
+    crossOrigin,
+    bodyDropped: exchange.bodyDropped,
+  });
+  if (target.literal) sandbox.upstream.checkLiteral(target.rule, target.host, target.port);
+  if (body) await scope.pace(body.length);
+  return request(target.url, {
+    method: method as Dispatcher.HttpMethod,
+    headers,
+    body: body ?? null,
+    dispatcher: sandbox.upstream.dispatcher(target.rule),
+    signal,
+    headersTimeout: policy.timeoutMs,
+    bodyTimeout: Math.min(policy.idleTimeoutMs, policy.timeoutMs),
+  });
+}
+
+/** Moves the exchange to a redirect's target, checked as a new request. */
+function follow(exchange: Exchange, status: number, location: string, policy: FetchPolicy, allowList: NonNullable<Sandbox['allowList']>): void {
+  const next = resolveLocation(location, exchange.target.url);
+  if (++exchange.redirects > policy.maxRedirects) {
+    throw new PortholeError('UPSTREAM_ERROR', `more than ${policy.maxRedirects} redirects, the last to ${exchange.redactor.text(redactUrl(next))}`, { limit: policy.maxRedirects });
+  }
+  // As browsers do: 303, and 301/302 after POST, continue as a GET.
+  if (status === 303 || (exchange.method === 'POST' && status <= 302)) {
+    if (exchange.method !== 'HEAD') exchange.method = 'GET';
+    exchange.body = undefined;
+    exchange.bodyDropped = true;
+  }
+  exchange.target = allowList.check(next, exchange.method, 'redirect');
 }
 
 async function relay(
   response: Dispatcher.ResponseData,
-  method: string,
-  target: AllowedTarget,
-  redirects: number,
+  exchange: Exchange,
   policy: FetchPolicy,
   scope: CallScope,
   call: FetchCall,
   signal: AbortSignal,
 ): Promise<void> {
   const max = policy.maxResponseBytes;
-  const declared = Number(response.headers['content-length'] ?? -1);
+  const encoding = header(response.headers['content-encoding']);
+  const decoded = decodes(encoding);
+  const declared = decoded ? -1 : Number(response.headers['content-length'] ?? -1);
   // A HEAD answer declares the size of a body it never sends.
-  if (method !== 'HEAD' && declared > max) {
+  if (exchange.method !== 'HEAD' && declared > max) {
     await response.body.dump();
     throw new PortholeError('TOO_LARGE', `the response declares ${declared} bytes, the limit is ${max}`, { limit: max });
   }
 
+  const { redactor } = exchange;
+  const rewritten = decoded || redactor.active;
   await sendMessage(call, {
     head: {
       status: response.statusCode,
       statusText: '',
-      headers: responseHeaders(response.headers),
-      finalUrl: target.url.href,
-      redirects,
-      contentLength: Number.isSafeInteger(declared) ? declared : -1,
+      headers: responseHeaders(response.headers, rewritten ? DECODED_SKIP : NOTHING_SKIPPED, (v) => redactor.text(v)),
+      finalUrl: redactor.text(exchange.target.url.href),
+      redirects: exchange.redirects,
+      contentLength: rewritten || !Number.isSafeInteger(declared) ? -1 : declared,
     },
   }, signal);
 
-  let total = 0;
-  for await (const data of response.body as AsyncIterable<Buffer>) {
-    total += data.length;
-    if (total > max) {
-      response.body.destroy();
-      throw new PortholeError('TOO_LARGE', `the response body passed the ${max}-byte limit`, { limit: max });
-    }
-    for (let at = 0; at < data.length; at += MAX_CHUNK_BYTES) {
-      const chunk = data.subarray(at, at + MAX_CHUNK_BYTES);
-      await scope.pace(chunk.length);
-      await sendMessage(call, { chunk }, signal);
-    }
-  }
+  await relayBody(response.body, decoded ? encoding : undefined, { maxBytes: max, maxRatio: policy.maxCompressionRatio }, redactor, async (chunk) => {
+    await scope.pace(chunk.length);
+    await sendMessage(call, { chunk }, signal);
+  });
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function resolveLocation(location: string, base: URL): string {
@@ -141,23 +184,36 @@ function resolveLocation(location: string, base: URL): string {
 }
 
 /** The one place upstream and network failures become Porthole errors. */
-function upstreamError(error: unknown, target: AllowedTarget, timeoutMs: number, cancelled: AbortSignal, field: string): PortholeError {
+function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, field: string): PortholeError {
   if (error instanceof PortholeError) return error;
-  const denied = findEgressDenied(error);
+  const denied = findCause(error, EgressDenied);
   if (denied) return new PortholeError('POLICY_DENIED', `refused to connect: ${denied.message}`, { field });
-  if (cancelled.aborted) return new PortholeError('UNAVAILABLE', 'the fetch was cancelled');
+  const busy = findCause(error, UpstreamBusy);
+  if (busy) return new PortholeError('RATE_LIMITED', busy.message, { retryAfterMs: busy.retryAfterMs, limit: busy.limit });
 
+  const { url, host } = exchange.target;
   const code = (error as { code?: string }).code ?? '';
-  const where = `${target.url.protocol}//${target.url.host}`;
+  const where = `${url.protocol}//${url.host}`;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'UND_ERR_CONNECT_TIMEOUT' || (error as Error).name === 'TimeoutError' ||
       (error as Error).name === 'AbortError') {
     return new PortholeError('TIMEOUT', `${where} did not answer within ${timeoutMs} ms`, { limit: timeoutMs, cause: error });
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new PortholeError('UPSTREAM_ERROR', `${target.host} could not be resolved (${code})`, { cause: error });
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return new PortholeError('TOO_LARGE', `${where} sent response headers over the host's limit`, { cause: error });
   }
-  return new PortholeError('UPSTREAM_ERROR', `${where} failed: ${code || (error as Error).message}`, { cause: error });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new PortholeError('UPSTREAM_ERROR', `${host} could not be resolved (${code})`, { cause: error });
+  }
+  const text = exchange.redactor.text(code || (error as Error).message);
+  return new PortholeError('UPSTREAM_ERROR', `${where} failed: ${text}`, { cause: error });
+}
+
+function findCause<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof type) return e;
+  }
+  return undefined;
 }
 
 /** A URL for logs and errors: no query or fragment, which may hold secrets. */

@@ -47,6 +47,15 @@ export function resolvePaths(config: HostConfig, base: string): HostConfig {
       listen: { ...s.listen, udsPath: at(s.listen.udsPath) },
       ...(s.artifacts === undefined ? {} : { artifacts: at(s.artifacts) }),
       ...(s.outputs === undefined ? {} : { outputs: { ...s.outputs, dir: at(s.outputs.dir) } }),
+      ...(s.fetch === undefined ? {} : {
+        fetch: {
+          ...s.fetch,
+          allow: s.fetch.allow.map((rule) => ({
+            ...rule,
+            inject: rule.inject.map((c) => ('file' in c.from ? { ...c, from: { file: at(c.from.file) } } : c)),
+          })),
+        },
+      }),
     })),
   };
 }

@@ -1,9 +1,12 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 
-import { Agent } from 'undici';
+import type { Socket } from 'node:net';
+
+import { Agent, buildConnector } from 'undici';
 
 import type { CompiledRule } from '../policy/fetch-policy.js';
+import type { ConnectionBudget } from './connection-budget.js';
 import { EgressDenied } from './egress-denied.js';
 
 /** Resolves a hostname to every address it has. */
@@ -18,10 +21,12 @@ export type EgressGuard = (address: string, port: number) => void;
 export const systemResolver: Resolver = (hostname) =>
   dnsLookup(hostname, { all: true, verbatim: true });
 
-// Connections kept per origin: enough for an agent's parallel calls, and a
-// cap on what one sandbox makes the host hold open.
+// Connections kept per origin: enough for an agent's parallel calls; the
+// sandbox's budget caps the total across origins.
 const CONNECTIONS_PER_ORIGIN = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+// Response head size, as Node's own HTTP parser default.
+const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
 
 type LookupCallback = (
   error: Error | null,
@@ -38,6 +43,7 @@ export class UpstreamPool {
   private readonly agents = new Map<number, Agent>();
 
   constructor(
+    private readonly budget: ConnectionBudget,
     private readonly resolver: Resolver = systemResolver,
     private readonly guard?: EgressGuard,
   ) {}
@@ -47,11 +53,35 @@ export class UpstreamPool {
     if (!agent) {
       agent = new Agent({
         connections: CONNECTIONS_PER_ORIGIN,
-        connect: { timeout: CONNECT_TIMEOUT_MS, lookup: this.lookup(rule) },
+        maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+        connect: this.connector(rule),
       });
       this.agents.set(rule.index, agent);
     }
     return agent;
+  }
+
+  /** undici's connector, opening a socket only with a slot of the budget. */
+  private connector(rule: CompiledRule): buildConnector.connector {
+    const connect = buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: this.lookup(rule) } as buildConnector.BuildOptions);
+    return (options, callback) => {
+      let release: () => void;
+      try {
+        release = this.budget.acquire();
+      } catch (error) {
+        callback(error as Error, null);
+        return;
+      }
+      connect(options, (error, socket) => {
+        if (error || !socket) {
+          release();
+          callback(error ?? new Error('no socket'), null);
+          return;
+        }
+        (socket as Socket).once('close', release);
+        callback(null, socket);
+      });
+    };
   }
 
   /** Judges an IP-literal host, which net.connect never looks up. */

@@ -52,13 +52,13 @@ describe('AddressJudge', () => {
     ['4000::1', 'reserved'],
     ['e000::1', 'reserved'],
   ])('refuses %s as %s when policy does not name it', (address, words) => {
-    expect(judge.problem(address)).toBe(`${address} is a ${words} address that policy does not name`);
+    expect(judge.problem(address)).toBe(`${address} is in the ${words} range, which policy does not name`);
   });
 
   it('judges an IPv4-mapped IPv6 address as the IPv4 address it reaches', () => {
-    expect(judge.problem('::ffff:127.0.0.1')).toBe('::ffff:127.0.0.1 is a loopback address that policy does not name');
-    expect(judge.problem('::ffff:a9fe:a9fe')).toBe('::ffff:a9fe:a9fe is a link-local (cloud metadata) address that policy does not name');
-    expect(judge.problem('::ffff:10.0.0.5')).toBe('::ffff:10.0.0.5 is a private address that policy does not name');
+    expect(judge.problem('::ffff:127.0.0.1')).toBe('::ffff:127.0.0.1 is in the loopback range, which policy does not name');
+    expect(judge.problem('::ffff:a9fe:a9fe')).toBe('::ffff:a9fe:a9fe is in the link-local (cloud metadata) range, which policy does not name');
+    expect(judge.problem('::ffff:10.0.0.5')).toBe('::ffff:10.0.0.5 is in the private range, which policy does not name');
     expect(judge.problem('::ffff:8.8.8.8')).toBeUndefined();
   });
 
@@ -68,7 +68,7 @@ describe('AddressJudge', () => {
   });
 
   it('judges a link-local address with a zone id as link-local', () => {
-    expect(judge.problem('fe80::1%eth0')).toBe('fe80::1%eth0 is a link-local (cloud metadata) address that policy does not name');
+    expect(judge.problem('fe80::1%eth0')).toBe('fe80::1%eth0 is in the link-local (cloud metadata) range, which policy does not name');
   });
 
   it('allows non-public addresses inside a named range and nothing next to it', () => {
@@ -77,41 +77,41 @@ describe('AddressJudge', () => {
     expect(named.problem('127.9.9.9')).toBeUndefined();
     expect(named.problem('10.1.200.3')).toBeUndefined();
     expect(named.problem('fd00::1')).toBeUndefined();
-    expect(named.problem('10.2.0.1')).toBe('10.2.0.1 is a private address that policy does not name');
+    expect(named.problem('10.2.0.1')).toBe('10.2.0.1 is in the private range, which policy does not name');
     expect(named.problem('fdff::1')).toBeUndefined();
-    expect(named.problem('fc00::1')).toBe('fc00::1 is a unique-local (private) address that policy does not name');
-    expect(named.problem('169.254.169.254')).toBe('169.254.169.254 is a link-local (cloud metadata) address that policy does not name');
-    expect(named.problem('::1')).toBe('::1 is a loopback address that policy does not name');
+    expect(named.problem('fc00::1')).toBe('fc00::1 is in the unique-local (private) range, which policy does not name');
+    expect(named.problem('169.254.169.254')).toBe('169.254.169.254 is in the link-local (cloud metadata) range, which policy does not name');
+    expect(named.problem('::1')).toBe('::1 is in the loopback range, which policy does not name');
   });
 
   it('lets a named IPv4 range cover IPv4-mapped addresses, and no other IPv6 spelling', () => {
     const named = new AddressJudge(['127.0.0.0/8']);
     expect(named.problem('::ffff:127.0.0.1')).toBeUndefined();
-    expect(named.problem('64:ff9b::7f00:1')).toBe('64:ff9b::7f00:1 is a NAT64 address that policy does not name');
-    expect(named.problem('::7f00:1')).toBe('::7f00:1 is a IPv4-compatible address that policy does not name');
-    expect(named.problem('2002:7f00:1::')).toBe('2002:7f00:1:: is a 6to4 address that policy does not name');
+    expect(named.problem('64:ff9b::7f00:1')).toBe('64:ff9b::7f00:1 is in the NAT64 range, which policy does not name');
+    expect(named.problem('::7f00:1')).toBe('::7f00:1 is in the IPv4-compatible range, which policy does not name');
+    expect(named.problem('2002:7f00:1::')).toBe('2002:7f00:1:: is in the 6to4 range, which policy does not name');
   });
 
   it('reads a range written as IPv4-mapped IPv6 as the IPv4 range', () => {
     const named = new AddressJudge(['::ffff:10.0.0.0/104']);
     expect(named.problem('10.200.0.1')).toBeUndefined();
     expect(named.problem('11.0.0.1')).toBeUndefined();
-    expect(named.problem('192.168.0.1')).toBe('192.168.0.1 is a private address that policy does not name');
+    expect(named.problem('192.168.0.1')).toBe('192.168.0.1 is in the private range, which policy does not name');
   });
 
   it('names the literal host of a rule, that address only', () => {
     const v4 = new AddressJudge([], '127.0.0.1');
     expect(v4.problem('127.0.0.1')).toBeUndefined();
     expect(v4.problem('::ffff:127.0.0.1')).toBeUndefined();
-    expect(v4.problem('127.0.0.2')).toBe('127.0.0.2 is a loopback address that policy does not name');
+    expect(v4.problem('127.0.0.2')).toBe('127.0.0.2 is in the loopback range, which policy does not name');
 
     const v6 = new AddressJudge([], '::1');
     expect(v6.problem('::1')).toBeUndefined();
     expect(v6.problem('0:0:0:0:0:0:0:1')).toBeUndefined();
-    expect(v6.problem('127.0.0.1')).toBe('127.0.0.1 is a loopback address that policy does not name');
+    expect(v6.problem('127.0.0.1')).toBe('127.0.0.1 is in the loopback range, which policy does not name');
 
     const name = new AddressJudge([], 'api.example.test');
-    expect(name.problem('127.0.0.1')).toBe('127.0.0.1 is a loopback address that policy does not name');
+    expect(name.problem('127.0.0.1')).toBe('127.0.0.1 is in the loopback range, which policy does not name');
   });
 
   it('refuses to build with a range that is not a CIDR', () => {

@@ -33,7 +33,7 @@ export class AddressJudge {
     if (this.named.some(([base, bits]) => sameKind(address, base) && address.match(base, bits))) {
       return undefined;
     }
-    return `${text} is a ${describe(range)} address that policy does not name`;
+    return `${text} is in the ${describe(range)} range, which policy does not name`;
   }
 }
 

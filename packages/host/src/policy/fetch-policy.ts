@@ -7,6 +7,7 @@ import {
 } from '@porthole/shared';
 import ipaddr from 'ipaddr.js';
 
+import { resolveCredentials, type ResolvedCredential } from '../fetch/credentials.js';
 import { AddressJudge } from './address-judge.js';
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
@@ -16,6 +17,8 @@ export interface CompiledRule {
   readonly index: number;
   readonly rule: FetchRule;
   readonly judge: AddressJudge;
+  /** Secrets injected into matching requests; read by loadSecrets(). */
+  credentials: readonly ResolvedCredential[];
   matches(url: URL, method: string): boolean;
 }
 
@@ -36,6 +39,21 @@ export class FetchAllowList {
 
   constructor(policy: FetchPolicy) {
     this.rules = policy.allow.map((rule, index) => compileRule(rule, index));
+  }
+
+  /**
+   * Reads every rule's injected secrets. `where` is the config path of this
+   * fetch policy, for messages: `sandboxes[0].fetch`.
+   */
+  async loadSecrets(where: string): Promise<void> {
+    for (const compiled of this.rules) {
+      compiled.credentials = await resolveCredentials(compiled.rule.inject, `${where}.allow[${compiled.index}]`);
+    }
+  }
+
+  /** Every injected secret, so anything shown to the guest can be redacted. */
+  secrets(): string[] {
+    return this.rules.flatMap((r) => r.credentials.flatMap((c) => [c.value, c.secret]));
   }
 
   /**
@@ -98,6 +116,7 @@ function compileRule(rule: FetchRule, index: number): CompiledRule {
     index,
     rule,
     judge: new AddressJudge(rule.allowAddresses, literal === undefined ? undefined : rule.host),
+    credentials: [],
     matches(url, method) {
       const urlPort = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
       return url.protocol === scheme && urlPort === port && methods.has(method) &&

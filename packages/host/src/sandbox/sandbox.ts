@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { CallScope, type ActionName } from '../actions/call-scope.js';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import { ConnectionBudget } from '../fetch/connection-budget.js';
 import { UpstreamPool, type EgressGuard, type Resolver } from '../fetch/upstream-pool.js';
 import { CallAdmission } from '../limits/call-admission.js';
 import { OutputStore } from '../outputs/output-store.js';
@@ -12,6 +13,10 @@ import { FetchAllowList } from '../policy/fetch-policy.js';
 export interface SandboxDeps {
   audit: AuditLog;
   log: Logger;
+  /** The host's cap on upstream sockets, shared by every sandbox. */
+  upstreamBudget: ConnectionBudget;
+  /** Position in the config, for messages: `sandboxes[2]`. */
+  where: string;
   resolver?: Resolver;
   egressGuard?: EgressGuard;
 }
@@ -28,6 +33,7 @@ export class Sandbox {
   readonly outputs: OutputStore | undefined;
   readonly allowList: FetchAllowList | undefined;
   readonly upstream: UpstreamPool;
+  readonly upstreamBudget: ConnectionBudget;
   readonly log: Logger;
 
   constructor(readonly config: SandboxConfig, private readonly deps: SandboxDeps) {
@@ -37,10 +43,12 @@ export class Sandbox {
     this.artifacts = config.artifacts === undefined ? undefined : new ArtifactStore(config.artifacts);
     this.outputs = config.outputs && new OutputStore(config.outputs);
     this.allowList = config.fetch && new FetchAllowList(config.fetch);
-    this.upstream = new UpstreamPool(deps.resolver, deps.egressGuard);
+    this.upstreamBudget = new ConnectionBudget(config.fetch?.maxConnections ?? 0, `sandbox ${config.id}`, deps.upstreamBudget);
+    this.upstream = new UpstreamPool(this.upstreamBudget, deps.resolver, deps.egressGuard);
   }
 
   async open(): Promise<void> {
+    await this.allowList?.loadSecrets(`${this.deps.where}.fetch`);
     await this.outputs?.open();
   }
 

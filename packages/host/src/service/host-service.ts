@@ -2,6 +2,7 @@ import { hybridVsockPath, type HostConfig } from '@porthole/shared';
 import type { Logger } from 'pino';
 
 import { AuditLog } from '../audit/audit-log.js';
+import { ConnectionBudget } from '../fetch/connection-budget.js';
 import type { EgressGuard, Resolver } from '../fetch/upstream-pool.js';
 import { SandboxListener } from '../listener/sandbox-listener.js';
 import { createLogger } from '../log/logger.js';
@@ -33,11 +34,14 @@ export function createHostService(options: HostServiceOptions): HostService {
   const audit = new AuditLog(config.audit.path);
   const sandboxes = new Map<string, Sandbox>();
   const listeners: SandboxListener[] = [];
+  const upstreamBudget = new ConnectionBudget(config.limits.maxUpstreamConnections, 'this host');
 
-  for (const sandboxConfig of config.sandboxes) {
+  for (const [index, sandboxConfig] of config.sandboxes.entries()) {
     const sandbox = new Sandbox(sandboxConfig, {
       audit,
       log,
+      upstreamBudget,
+      where: `sandboxes[${index}]`,
       ...(options.resolver ? { resolver: options.resolver } : {}),
       ...(options.egressGuard ? { egressGuard: options.egressGuard } : {}),
     });
