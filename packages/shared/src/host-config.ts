@@ -132,6 +132,10 @@ export const limitsSchema = z.strictObject({
   maxConcurrent: z.number().int().min(1).max(10_000).default(16),
   /** Bytes per second moved for this sandbox, all actions together. */
   bytesPerSecond: positiveSize.default(256 * 1024 * 1024),
+  /** Guest connections open at once on the sandbox's socket. */
+  maxConnections: z.number().int().min(1).max(1024).default(8),
+  /** A guest that reads nothing of a stream for this long loses the call. */
+  stallTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 

@@ -1,8 +1,11 @@
 import { PortholeError } from '@porthole/shared';
 import type { Logger } from 'pino';
 
+import type { Writable } from 'node:stream';
+
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CallAdmission } from '../limits/call-admission.js';
+import { sendMessage } from './send-message.js';
 
 export type ActionName = 'Hello' | 'FetchUrl' | 'ListArtifacts' | 'ReadArtifact' | 'WriteOutput';
 
@@ -11,6 +14,8 @@ export interface ScopeDeps {
   admission: CallAdmission;
   audit: AuditLog;
   log: Logger;
+  /** How long a guest may leave a stream unread. */
+  stallMs: number;
 }
 
 // Reasons that mean the guest asked for something it may not have; the
@@ -57,6 +62,11 @@ export class CallScope {
     if (this.finished) return;
     this.controller ??= new AbortController();
     this.controller.abort(new PortholeError('UNAVAILABLE', 'the guest cancelled the call'));
+  }
+
+  /** Sends one stream message, waiting while the guest's buffer is full. */
+  send(call: Writable, message: unknown, signal: AbortSignal = this.signal): Promise<void> {
+    return sendMessage(call, message, signal, this.deps.stallMs);
   }
 
   /** Moves `count` payload bytes under the sandbox's byte rate. */

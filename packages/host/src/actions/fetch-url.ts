@@ -10,7 +10,6 @@ import { UpstreamBusy } from '../fetch/connection-budget.js';
 import type { AllowedTarget } from '../policy/fetch-policy.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallScope } from './call-scope.js';
-import { sendMessage } from './send-message.js';
 
 type FetchCall = ServerWritableStream<wire.FetchUrlRequest, wire.FetchUrlResponse>;
 
@@ -154,7 +153,7 @@ async function relay(
 
   const { redactor } = exchange;
   const rewritten = decoded || redactor.active;
-  await sendMessage(call, {
+  await scope.send(call, {
     head: {
       status: response.statusCode,
       statusText: '',
@@ -167,7 +166,7 @@ async function relay(
 
   await relayBody(response.body, decoded ? encoding : undefined, { maxBytes: max, maxRatio: policy.maxCompressionRatio }, redactor, async (chunk) => {
     await scope.pace(chunk.length);
-    await sendMessage(call, { chunk }, signal);
+    await scope.send(call, { chunk }, signal);
   });
 }
 

@@ -3,7 +3,6 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallScope } from './call-scope.js';
-import { sendMessage } from './send-message.js';
 
 type ReadCall = ServerWritableStream<wire.ReadArtifactRequest, wire.ReadArtifactResponse>;
 
@@ -23,7 +22,7 @@ export async function readArtifact(sandbox: Sandbox, scope: CallScope, call: Rea
     }
     const length = Math.min(call.request.length ?? size - offset, size - offset);
     const sha256 = await artifact.sha256();
-    await sendMessage(call, { head: { name, size, sha256, offset, length } }, scope.signal);
+    await scope.send(call, { head: { name, size, sha256, offset, length } });
 
     for (let position = offset, end = offset + length; position < end;) {
       const chunk = Buffer.allocUnsafe(Math.min(MAX_CHUNK_BYTES, end - position));
@@ -33,7 +32,7 @@ export async function readArtifact(sandbox: Sandbox, scope: CallScope, call: Rea
       }
       position += bytesRead;
       await scope.pace(bytesRead);
-      await sendMessage(call, { chunk: chunk.subarray(0, bytesRead) }, scope.signal);
+      await scope.send(call, { chunk: chunk.subarray(0, bytesRead) });
     }
   } finally {
     await artifact.handle.close();

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { ServerHttp2Session } from 'node:http2';
 import { dirname } from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
@@ -7,6 +8,7 @@ import { MAX_MESSAGE_BYTES, portholeService } from '@porthole/shared';
 
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { sandboxHandlers } from '../service/handlers.js';
+import { injectorHttp2Server, policeSession } from './frame-police.js';
 
 // The VMM (Firecracker, Cloud Hypervisor) connects here on the guest's
 // behalf; group access lets it run as another user in the host's group.
@@ -15,6 +17,16 @@ const SOCKET_MODE = 0o660;
 // HTTP/2 streams one guest connection may have open; calls past the
 // sandbox's concurrency limit are refused by admission before this.
 const MAX_STREAMS_PER_CONNECTION = 128;
+
+// nghttp2's memory for one connection (MB): headers, frames queued for a
+// slow reader. Past it the session refuses new streams.
+const MAX_SESSION_MEMORY_MB = 32;
+
+// The host pings a quiet guest connection this often and closes it when
+// the ping goes unanswered; an idle one is closed after IDLE_MS.
+const KEEPALIVE_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+const IDLE_MS = 15 * 60_000;
 
 /**
  * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
@@ -33,10 +45,23 @@ export class SandboxListener {
       'grpc.max_receive_message_length': receive,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+      'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.max_connection_idle_ms': IDLE_MS,
       'grpc.enable_channelz': 0,
     });
     this.grpcServer.addService(portholeService(), sandboxHandlers(sandbox) as unknown as grpc.UntypedServiceImplementation);
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+
+    const http2Server = injectorHttp2Server(this.grpcServer);
+    if (http2Server) {
+      http2Server.on('session', (session: ServerHttp2Session) => policeSession(session, (kind, count) => {
+        sandbox.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
+      }));
+    } else {
+      sandbox.log.warn('grpc-js HTTP/2 server not found; control frame flood policing is off');
+    }
   }
 
   get connectionCount(): number {
@@ -46,11 +71,7 @@ export class SandboxListener {
   async listen(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     await removeStaleSocket(this.path);
-    const server = createServer((socket) => {
-      this.connections.add(socket);
-      socket.once('close', () => this.connections.delete(socket));
-      this.injector.injectConnection(socket);
-    });
+    const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.path, () => {
@@ -60,6 +81,19 @@ export class SandboxListener {
     });
     this.server = server;
     await chmod(this.path, SOCKET_MODE);
+  }
+
+  private accept(socket: Socket): void {
+    const { config, log } = this.sandbox;
+    const max = config.limits.maxConnections;
+    if (this.connections.size >= max) {
+      log.warn({ connections: this.connections.size, limit: max }, 'connection refused: too many open');
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    socket.once('close', () => this.connections.delete(socket));
+    this.injector.injectConnection(socket);
   }
 
   async close(): Promise<void> {

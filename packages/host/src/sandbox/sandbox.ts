@@ -53,7 +53,13 @@ export class Sandbox {
   }
 
   scope(action: ActionName): CallScope {
-    return new CallScope({ sandbox: this.id, admission: this.admission, audit: this.deps.audit, log: this.log }, action);
+    return new CallScope({
+      sandbox: this.id,
+      admission: this.admission,
+      audit: this.deps.audit,
+      log: this.log,
+      stallMs: this.config.limits.stallTimeoutMs,
+    }, action);
   }
 
   async close(): Promise<void> {
