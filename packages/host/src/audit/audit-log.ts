@@ -28,9 +28,11 @@ export class AuditLog {
   private readonly stream: WriteStream;
   private pending = '';
   private flushQueued = false;
+  private fd: number | undefined;
 
   constructor(path: string) {
     this.stream = createWriteStream(path, { flags: 'a', mode: 0o640 });
+    this.stream.once('open', (fd: number) => (this.fd = fd));
   }
 
   /** Resolves once the file is open, rejecting when it cannot be. */
@@ -39,9 +41,8 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    // Lines are handed to the file at the end of this event-loop turn: the
-    // guest's answer goes out first, and calls ending together share one
-    // write instead of waking a thread-pool thread each.
+    // Lines are written at the end of this event-loop turn: the guest's
+    // answer goes out first, and calls ending together share one write.
     this.pending += `${JSON.stringify(entry)}\n`;
     if (this.flushQueued) return;
     this.flushQueued = true;
@@ -53,9 +54,17 @@ export class AuditLog {
     if (this.pending === '') return;
     const text = this.pending;
     this.pending = '';
-    // HACK experiment
-    if (this.stream.fd !== null && this.stream.writableLength === 0) writeSync(this.stream.fd as number, text);
-    else this.stream.write(text);
+    // An append of a few lines to the page cache is one short syscall; the
+    // stream's asynchronous write would wake a thread-pool thread and then
+    // the event loop again for every turn. The stream still carries lines
+    // while it opens, while earlier lines are queued in it, and after end.
+    const fd = this.fd;
+    if (fd === undefined || this.stream.writableLength > 0 || this.stream.writableEnded || this.stream.destroyed) {
+      this.stream.write(text);
+      return;
+    }
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
   }
 
   async close(): Promise<void> {
