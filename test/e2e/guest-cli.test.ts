@@ -16,8 +16,8 @@ interface Result { code: number | null; stdout: string; stderr: string }
 function porthole(args: string[], options: { address?: string; stdin?: string } = {}): Promise<Result> {
   return new Promise((resolve) => {
     const env = { ...process.env };
-    if (options.address === undefined) delete env.PORTHOLE_ADDRESS;
-    else env.PORTHOLE_ADDRESS = options.address;
+    // Empty, not unset: unset would mean the in-VM vsock default.
+    env.PORTHOLE_ADDRESS = options.address ?? '';
     const child = spawn(process.execPath, [CLI, ...args], { env, timeout: 20_000 });
     let stdout = '';
     let stderr = '';

@@ -12,13 +12,25 @@ import {
 
 import { toChunks, type OutputData } from './output-data.js';
 import { PortholeResponse } from './response.js';
+import { isConnectionLoss, RetryPolicy, type RetryOptions } from './retry.js';
 import { openServerStream } from './server-stream.js';
-import { grpcTarget } from './transport.js';
+import { openTransport, type Transport } from './transport.js';
 import { SDK_VERSION } from './version.js';
 
 export interface ConnectOptions {
-  /** `unix:PATH` (or `vsock:CID:PORT`); omitted: $PORTHOLE_ADDRESS. */
+  /**
+   * `unix:PATH` or `vsock:CID:PORT`. Omitted: $PORTHOLE_ADDRESS, or inside
+   * a VM with /dev/vsock and that variable unset, `vsock:2:52`.
+   */
   address?: string;
+  /**
+   * Retries after a lost connection, of calls that are safe to repeat:
+   * hello, listings, reads (resumed where they stopped), GET and HEAD
+   * fetches whose response has not started, and writes of in-memory data
+   * (same idempotency key, so one output is stored). Omitted: the defaults
+   * of RetryOptions; `{ attempts: 1 }` turns retries off.
+   */
+  retry?: RetryOptions;
 }
 
 export interface FetchInit {
@@ -84,25 +96,34 @@ const FLOW_CONTROL_WINDOW = 4 * 1024 * 1024;
 /** A connection to the Porthole host, shared by every call made through it. */
 export class Porthole {
   private readonly client: wire.PortholeClient;
+  private readonly transport: Transport;
+  private readonly retry: RetryPolicy;
   private helloResult: Promise<wire.HelloResponseOut> | undefined;
 
-  constructor(options: ConnectOptions = {}) {
+  /** `transport` replaces the address's own (tests, custom VMM sockets). */
+  constructor(options: ConnectOptions = {}, transport?: Transport) {
+    this.retry = new RetryPolicy(options.retry);
+    this.transport = transport ?? openTransport(options.address);
     const Client = portholeClientClass();
-    this.client = new Client(grpcTarget(options.address), credentials(), {
+    this.client = new Client(this.transport.target, this.transport.credentials, {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
       'grpc.enable_channelz': 0,
+      // The channel's own reconnection follows the retry pace, so a retried
+      // call finds a connection as soon as the host is back.
+      'grpc.initial_reconnect_backoff_ms': Math.max(this.retry.baseDelayMs, 10),
+      'grpc.max_reconnect_backoff_ms': Math.max(this.retry.maxDelayMs, 10),
     });
   }
 
   /** The host's handshake answer: sandbox id, enabled actions, limits. */
   hello(): Promise<wire.HelloResponseOut> {
-    this.helloResult ??= new Promise<wire.HelloResponseOut>((resolve, reject) => {
+    this.helloResult ??= this.retry.run(() => new Promise<wire.HelloResponseOut>((resolve, reject) => {
       this.client.hello(
         { sdkVersion: SDK_VERSION, protocolMajor: PROTOCOL_MAJOR },
         (error, response) => (error || !response ? reject(PortholeError.from(error)) : resolve(response)),
       );
-    });
+    }));
     this.helloResult.catch(() => {
       this.helloResult = undefined;
     });
@@ -112,33 +133,69 @@ export class Porthole {
   /** An HTTP exchange carried out by the host under its policy. */
   async fetch(url: string | URL, init: FetchInit = {}): Promise<PortholeResponse> {
     const headers = [...new Headers(init.headers).entries()].map(([name, value]) => ({ name, value }));
-    const call = this.client.fetchUrl({
+    const request = {
       method: (init.method ?? 'GET').toUpperCase(),
       url: String(url),
       headers,
       body: bodyBytes(init.body),
       timeoutMs: init.timeoutMs ?? 0,
-    });
-    const { head, rest } = await openServerStream(call, 'head', init.signal);
+    };
+    const start = () => openServerStream(this.client.fetchUrl(request), 'head', init.signal);
+    // Only a GET or HEAD whose head has not arrived may be sent again: the
+    // upstream may have acted on anything else.
+    const safe = request.method === 'GET' || request.method === 'HEAD';
+    const { head, rest } = safe ? await this.retry.run(start, init.signal) : await start();
     const body = Readable.toWeb(Readable.from(rest(), { objectMode: false })) as ReadableStream<Uint8Array>;
     return new PortholeResponse(head as wire.FetchHead, body);
   }
 
   async listArtifacts(): Promise<ArtifactInfo[]> {
-    const response = await new Promise<wire.ListArtifactsResponseOut>((resolve, reject) => {
+    const response = await this.retry.run(() => new Promise<wire.ListArtifactsResponseOut>((resolve, reject) => {
       this.client.listArtifacts({}, (error, value) => (error || !value ? reject(PortholeError.from(error)) : resolve(value)));
-    });
+    }));
     return response.artifacts.map(({ name, size, modifiedMs }) => ({ name, size, modifiedMs }));
   }
 
-  /** Streams a range of an artifact; resolves once the host has accepted the read. */
+  /**
+   * Streams a range of an artifact; resolves once the host has accepted the
+   * read. A lost connection resumes the read at the byte reached, provided
+   * the artifact's size and sha256 are unchanged.
+   */
   async readArtifact(name: string, range: ReadRange = {}): Promise<ArtifactStream> {
-    const request: { name: string; offset: number; length?: number } = { name, offset: range.offset ?? 0 };
-    if (range.length !== undefined) request.length = range.length;
-    const call = this.client.readArtifact(request);
-    const { head, rest } = await openServerStream(call, 'head', range.signal);
-    const stream = Readable.from(rest(), { objectMode: false, highWaterMark: 1024 * 1024 });
-    return Object.assign(stream, { head: head as ArtifactHead });
+    const open = (offset: number, length: number | undefined) => this.retry.run(() => {
+      const request: { name: string; offset: number; length?: number } = { name, offset };
+      if (length !== undefined) request.length = length;
+      return openServerStream(this.client.readArtifact(request), 'head', range.signal);
+    }, range.signal);
+    const first = await open(range.offset ?? 0, range.length);
+    const head = first.head as ArtifactHead;
+    const attempts = this.retry.attempts;
+
+    async function* resuming(): AsyncGenerator<Buffer> {
+      let current = first;
+      let delivered = 0;
+      for (let resumes = 0; ; resumes++) {
+        try {
+          for await (const chunk of current.rest()) {
+            delivered += chunk.length;
+            yield chunk;
+          }
+          return;
+        } catch (error) {
+          if (!isConnectionLoss(error) || resumes + 1 >= attempts) throw PortholeError.from(error);
+        }
+        if (delivered >= head.length) return;
+        current = await open(head.offset + delivered, head.length - delivered);
+        const again = current.head as ArtifactHead;
+        if (again.sha256 !== head.sha256 || again.size !== head.size) {
+          current.rest().return(undefined).catch(() => undefined);
+          throw new PortholeError('UNAVAILABLE', `${name} changed while it was read; the read cannot resume`);
+        }
+      }
+    }
+
+    const stream = Readable.from(resuming(), { objectMode: false, highWaterMark: 1024 * 1024 });
+    return Object.assign(stream, { head });
   }
 
   /**
@@ -169,6 +226,15 @@ export class Porthole {
    * async iterable of bytes or strings. Resolves once the output is durable.
    */
   async writeOutput(name: string, data: OutputData, options: WriteOptions = {}): Promise<StoredOutput> {
+    const key = options.idempotencyKey ?? randomUUID();
+    // In-memory data can be sent again under the same key: the host stores
+    // one output. A stream is read once, so its write is tried once.
+    const replayable = typeof data === 'string' || data instanceof Uint8Array || data instanceof ArrayBuffer;
+    if (!replayable) return this.writeOnce(name, data, options, key);
+    return this.retry.run(() => this.writeOnce(name, data, options, key), options.signal);
+  }
+
+  private async writeOnce(name: string, data: OutputData, options: WriteOptions, key: string): Promise<StoredOutput> {
     let call: grpc.ClientWritableStream<wire.WriteOutputRequest> | undefined;
     const reply = new Promise<wire.WriteOutputResponseOut>((resolve, reject) => {
       call = this.client.writeOutput((error, value) => (error || !value ? reject(PortholeError.from(error)) : resolve(value)));
@@ -181,11 +247,20 @@ export class Porthole {
       const head: wire.WriteOutputRequest['head'] = {
         name,
         contentType: options.contentType ?? '',
-        idempotencyKey: options.idempotencyKey ?? randomUUID(),
+        idempotencyKey: key,
       };
       if (options.expectedSize !== undefined) head.expectedSize = options.expectedSize;
       await send(stream, { head }, reply);
-      for await (const chunk of toChunks(data)) await send(stream, { chunk }, reply);
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of toChunks(data)) {
+        hash.update(chunk);
+        size += chunk.length;
+        await send(stream, { chunk }, reply);
+      }
+      // Only after this does the host store anything: a write cut short,
+      // however it ends, leaves nothing behind.
+      await send(stream, { end: { size, sha256: hash.digest('hex') } }, reply);
       stream.end();
       const stored = await reply;
       return { name: stored.name, size: stored.size, sha256: stored.sha256, replayed: stored.replayed };
@@ -200,18 +275,13 @@ export class Porthole {
 
   close(): void {
     this.client.close();
+    this.transport.close();
   }
 }
 
 /** Connects to the host. Calls wait for the socket; nothing is sent yet. */
 export function connect(options: ConnectOptions = {}): Porthole {
   return new Porthole(options);
-}
-
-// The transport is a local socket owned by the VMM: there is no network
-// path to protect, and identity comes from the socket, not a certificate.
-function credentials(): grpc.ChannelCredentials {
-  return grpc.credentials.createInsecure();
 }
 
 /** Writes one message, waiting for drain, and stops if the host already answered. */

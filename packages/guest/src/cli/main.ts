@@ -20,7 +20,8 @@ const USAGE = `usage: porthole [--address ADDR] COMMAND ...
   fetch URL [-X METHOD] [-H 'K: V']... [-d DATA|@FILE|@-] [-o FILE] [-i] [-f]
                                  an HTTP exchange through the host
 
-ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH). Results go to stdout,
+ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT), or
+vsock:2:52 inside a VM when that is unset. Results go to stdout,
 errors to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage, 3 fetch -f got
 an HTTP error status, and one per refusal reason:
 ${Object.entries(REASON_EXIT_CODE).map(([r, c]) => `  ${c} ${r}`).join('\n')}`;

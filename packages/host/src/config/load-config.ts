@@ -44,7 +44,7 @@ export function resolvePaths(config: HostConfig, base: string): HostConfig {
     audit: { path: at(config.audit.path) },
     sandboxes: config.sandboxes.map((s) => ({
       ...s,
-      listen: { ...s.listen, udsPath: at(s.listen.udsPath) },
+      ...(s.listen === undefined ? {} : { listen: { ...s.listen, udsPath: at(s.listen.udsPath) } }),
       ...(s.artifacts === undefined ? {} : { artifacts: at(s.artifacts) }),
       ...(s.outputs === undefined ? {} : { outputs: { ...s.outputs, dir: at(s.outputs.dir) } }),
       ...(s.fetch === undefined ? {} : {
