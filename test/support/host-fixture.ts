@@ -83,6 +83,17 @@ export class TestHost {
     return this.current;
   }
 
+  /** Puts new sandbox entries in force on the running service, as SIGHUP does. */
+  async reload(sandboxes: Record<string, unknown>[], limits?: Record<string, unknown>): Promise<unknown> {
+    const result = validateHostConfig({ audit: { path: 'audit.jsonl' }, logLevel: 'silent', sandboxes, ...(limits ? { limits } : {}) });
+    if (!result.ok) throw new Error(`fixture config: ${JSON.stringify(result.issues)}`);
+    const next = resolvePaths(result.config, this.dir);
+    for (const sandbox of next.sandboxes) {
+      if (sandbox.artifacts) await mkdir(sandbox.artifacts, { recursive: true });
+    }
+    return this.current.reload(next);
+  }
+
   /** Stops the service and starts a new one over the same folders. */
   async restart(beforeStart?: () => Promise<void>): Promise<void> {
     for (const client of this.clients.splice(0)) client.close();

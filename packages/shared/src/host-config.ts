@@ -130,8 +130,18 @@ export const limitsSchema = z.strictObject({
   burst: z.number().int().min(1).max(1_000_000).default(100),
   /** Calls in progress at once; one more is refused with RATE_LIMITED. */
   maxConcurrent: z.number().int().min(1).max(10_000).default(16),
-  /** Bytes per second moved for this sandbox, all actions together. */
+  /** Bytes per second moved for this sandbox, each direction, all actions together. */
   bytesPerSecond: positiveSize.default(256 * 1024 * 1024),
+  /** Guest-to-host bytes per second (outputs, request bodies); omitted: bytesPerSecond. */
+  bytesInPerSecond: positiveSize.optional(),
+  /** Host-to-guest bytes per second (artifacts, responses); omitted: bytesPerSecond. */
+  bytesOutPerSecond: positiveSize.optional(),
+  /**
+   * Host CPU milliseconds per second this sandbox's calls may use; once
+   * spent, calls are refused with RATE_LIMITED until it refills. Omitted:
+   * accounted, not limited.
+   */
+  cpuMsPerSecond: z.number().positive().max(100_000).optional(),
   /** Guest connections open at once on the sandbox's socket. */
   maxConnections: z.number().int().min(1).max(1024).default(8),
   /** A guest that reads nothing of a stream for this long loses the call. */
@@ -148,12 +158,22 @@ export const sandboxSchema = z.strictObject({
   id: sandboxId,
   /**
    * The VM's vsock Unix socket path (Firecracker `uds_path`, Cloud
-   * Hypervisor `socket`). The host listens on `<udsPath>_<port>`.
+   * Hypervisor `socket`). The host listens on `<udsPath>_<port>`. Omitted:
+   * the sandbox is reached over AF_VSOCK only, by its `cid`.
    */
   listen: z.strictObject({
     udsPath: z.string().min(1),
     port: z.number().int().min(1).max(0xffff_ffff).default(52),
-  }),
+  }).optional(),
+  /**
+   * The guest CID of this sandbox's VM (QEMU `vhost-vsock-pci,guest-cid=N`).
+   * A connection to the host's `vsock` listener whose peer CID, as the
+   * kernel reports it, is this one is this sandbox. Guests have 3 and up;
+   * 1 is the local loopback, for tests. Omitted: not reachable over vsock.
+   */
+  cid: z.number().int().min(1).max(0xffff_fffe)
+    .refine((cid) => cid !== 2, 'CID 2 is the host itself, not a guest')
+    .optional(),
   /** Read-only folder of artifacts; omitted disables the read actions. */
   artifacts: z.string().min(1).optional(),
   /** Omitted disables WriteOutput. */
@@ -179,17 +199,36 @@ export const hostConfigSchema = z.strictObject({
   /** Operational log level (pino); logs go to stderr. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   limits: hostLimitsSchema.default(hostLimitsSchema.parse({})),
+  /**
+   * Listen on AF_VSOCK (QEMU vhost-vsock deployments): each connection goes
+   * to the sandbox whose `cid` is the peer's; others are closed and logged.
+   * Omitted: no vsock listener (Firecracker and Cloud Hypervisor reach the
+   * host through each sandbox's `listen` socket).
+   */
+  vsock: z.strictObject({
+    port: z.number().int().min(1).max(0xffff_fffe).default(52),
+    /** Local CID to bind; omitted: any. */
+    cid: z.number().int().min(0).max(0xffff_ffff).optional(),
+  }).optional(),
   sandboxes: z.array(sandboxSchema).min(1, 'at least one sandbox is needed'),
 }).superRefine((config, ctx) => {
   const seen = new Map<string, number>();
   config.sandboxes.forEach((sandbox, index) => {
-    const socket = `${sandbox.listen.udsPath}_${sandbox.listen.port}`;
-    for (const [key, path] of [['id', sandbox.id], ['socket', socket]] as const) {
+    if (!sandbox.listen && sandbox.cid === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxes', index, 'listen'], message: 'a sandbox needs listen (a Unix socket), cid (over vsock) or both' });
+    }
+    if (sandbox.cid !== undefined && !config.vsock) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxes', index, 'cid'], message: 'cid needs a host-level vsock listener: add vsock: { port: 52 }' });
+    }
+    const socket = sandbox.listen ? `${sandbox.listen.udsPath}_${sandbox.listen.port}` : undefined;
+    const cid = sandbox.cid === undefined ? undefined : String(sandbox.cid);
+    for (const [key, path] of [['id', sandbox.id], ['socket', socket], ['cid', cid]] as const) {
+      if (path === undefined) continue;
       const earlier = seen.get(`${key}:${path}`);
       if (earlier !== undefined) {
         ctx.addIssue({
           code: 'custom',
-          path: ['sandboxes', index, key === 'id' ? 'id' : 'listen'],
+          path: ['sandboxes', index, key === 'socket' ? 'listen' : key],
           message: `${key} ${JSON.stringify(path)} is already used by sandboxes[${earlier}]`,
         });
       }

@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 
 import type { Writable } from 'node:stream';
 
+import type { CpuAccount } from '../accounting/cpu-meter.js';
+import type { SandboxUsage } from '../accounting/sandbox-usage.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { CallAdmission } from '../limits/call-admission.js';
+import type { CallAdmission, Direction } from '../limits/call-admission.js';
 import { sendMessage } from './send-message.js';
 
 export type ActionName = 'Hello' | 'FetchUrl' | 'ListArtifacts' | 'ReadArtifact' | 'WriteOutput';
@@ -13,6 +15,7 @@ export interface ScopeDeps {
   sandbox: string;
   admission: CallAdmission;
   audit: AuditLog;
+  usage: SandboxUsage;
   log: Logger;
   /** How long a guest may leave a stream unread. */
   stallMs: number;
@@ -26,9 +29,14 @@ const DENIALS = new Set(['POLICY_DENIED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'INV
  * The life of one call: admission under the sandbox's limits, its audit
  * line, and the single place where host errors become wire errors.
  */
-export class CallScope {
+export class CallScope implements CpuAccount {
   target = '';
-  bytes = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Time upstream servers took, for fetches. */
+  upstreamMs = 0;
+  /** Charged by runMetered while the call's code runs. */
+  cpuMs = 0;
   private readonly started = performance.now();
   private release: (() => void) | undefined;
   private finished = false;
@@ -69,10 +77,11 @@ export class CallScope {
     return sendMessage(call, message, signal, this.deps.stallMs);
   }
 
-  /** Moves `count` payload bytes under the sandbox's byte rate. */
-  async pace(count: number): Promise<void> {
-    this.bytes += count;
-    await this.deps.admission.pace(count, this.signal);
+  /** Moves `count` payload bytes under the sandbox's byte rate for `direction`. */
+  async pace(count: number, direction: Direction): Promise<void> {
+    if (direction === 'in') this.bytesIn += count;
+    else this.bytesOut += count;
+    await this.deps.admission.pace(count, direction, this.signal);
   }
 
   succeed(): void {
@@ -103,6 +112,16 @@ export class CallScope {
     this.finished = true;
     this.release?.();
     this.controller?.abort();
+    const cost = {
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      upstreamMs: round(this.upstreamMs),
+      cpuMs: round(this.cpuMs),
+    };
+    this.deps.usage.record(decision, cost);
+    // A call refused at admission did no work for the guest; charging it
+    // would push the honest retry-after it was just given further away.
+    if (this.release) this.deps.admission.chargeCpu(this.cpuMs);
     this.deps.audit.record({
       time: new Date().toISOString(),
       sandbox: this.deps.sandbox,
@@ -111,8 +130,13 @@ export class CallScope {
       decision,
       reason,
       message,
-      bytes: this.bytes,
-      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+      bytes: this.bytesIn + this.bytesOut,
+      ...cost,
+      durationMs: round(performance.now() - this.started),
     });
   }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }

@@ -72,6 +72,7 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     bodyDropped: false,
     redactor: new Redactor(allowList.secrets()),
   };
+  const started = performance.now();
   try {
     for (;;) {
       const response = await send(sandbox, scope, exchange, guestHeaders, policy, deadline);
@@ -85,6 +86,8 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     }
   } catch (error) {
     throw upstreamError(error, exchange, timeoutMs, exchange.redirects > 0 ? 'redirect' : 'url');
+  } finally {
+    scope.upstreamMs = performance.now() - started;
   }
 }
 
@@ -106,7 +109,7 @@ async function send(
     bodyDropped: exchange.bodyDropped,
   });
   if (target.literal) sandbox.upstream.checkLiteral(target.rule, target.host, target.port);
-  if (body) await scope.pace(body.length);
+  if (body) await scope.pace(body.length, 'in');
   return request(target.url, {
     method: method as Dispatcher.HttpMethod,
     headers,
@@ -165,7 +168,7 @@ async function relay(
   }, signal);
 
   await relayBody(response.body, decoded ? encoding : undefined, { maxBytes: max, maxRatio: policy.maxCompressionRatio }, redactor, async (chunk) => {
-    await scope.pace(chunk.length);
+    await scope.pace(chunk.length, 'out');
     await scope.send(call, { chunk }, signal);
   });
 }

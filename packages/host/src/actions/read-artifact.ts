@@ -31,7 +31,7 @@ export async function readArtifact(sandbox: Sandbox, scope: CallScope, call: Rea
         throw new PortholeError('UNAVAILABLE', `artifact ${JSON.stringify(name)} shrank while it was read`);
       }
       position += bytesRead;
-      await scope.pace(bytesRead);
+      await scope.pace(bytesRead, 'out');
       await scope.send(call, { chunk: chunk.subarray(0, bytesRead) });
     }
   } finally {

@@ -15,8 +15,16 @@ export interface AuditEntry {
   /** A reason code for denied and failed calls, null when allowed. */
   reason: string | null;
   message: string | null;
-  /** Payload bytes moved for the guest, either direction. */
+  /** Payload bytes moved for the guest, both directions. */
   bytes: number;
+  /** Payload bytes from the guest. */
+  bytesIn: number;
+  /** Payload bytes to the guest. */
+  bytesOut: number;
+  /** Time upstream servers took (fetches). */
+  upstreamMs: number;
+  /** Host main-thread time spent running the call. */
+  cpuMs: number;
   durationMs: number;
 }
 

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 
 import { ConfigError, loadConfig } from '../config/load-config.js';
-import { createHostService } from '../service/host-service.js';
+import { createLogger } from '../log/logger.js';
+import { SerialQueue } from '../outputs/serial-queue.js';
+import { createHostService, type HostService } from '../service/host-service.js';
 
 const USAGE = `usage: porthole-host serve --config FILE
        porthole-host check --config FILE
 
-  serve   listen on every sandbox's socket until SIGINT or SIGTERM
+  serve   listen on every sandbox's socket until SIGINT or SIGTERM;
+          SIGHUP reads the config again (an invalid one is refused)
   check   validate a config and exit: 0 when valid, 1 with every problem`;
 
 /** Runs the CLI; resolves to the process exit code. */
@@ -50,9 +53,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const service = createHostService({ config });
+  const log = createLogger(config.logLevel);
+  const service = createHostService({ config, logger: log });
   await service.listen();
   process.stdout.write(`${JSON.stringify({ ready: true, sockets: Object.fromEntries(service.sockets) })}\n`);
+
+  const file = configFile;
+  const reloads = new SerialQueue();
+  process.on('SIGHUP', () => void reloads.run(() => reload(service, file, log)));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
@@ -61,4 +69,17 @@ export async function main(argv: string[]): Promise<number> {
   await service.close();
   process.stderr.write(`porthole-host: stopped on ${signal}\n`);
   return 0;
+}
+
+async function reload(service: HostService, file: string, log: ReturnType<typeof createLogger>): Promise<void> {
+  try {
+    const summary = await service.reload(await loadConfig(file));
+    log.info({ file, ...summary }, 'config reloaded');
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.error({ file, issues: error.issues }, 'config reload refused; the old policy stays');
+    } else {
+      log.error({ file, err: error }, 'config reload failed; the old policy stays');
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { PortholeError, type Limits } from '@porthole/shared';
 
+import type { HostAdmission } from './host-admission.js';
 import { TokenBucket } from './token-bucket.js';
 
 // A refused caller retries after this when the wait depends on other calls
@@ -10,22 +11,33 @@ const CONCURRENCY_RETRY_MS = 50;
 // small transfers never wait.
 const BYTE_BURST_SECONDS = 0.25;
 
+// A CPU budget may be spent this far ahead, so one call's cost does not
+// refuse the next.
+const CPU_BURST_SECONDS = 1;
+
+export type Direction = 'in' | 'out';
+
 /**
- * Admits a sandbox's calls under its request rate and concurrency limits,
- * and paces the bytes its calls move.
+ * Admits a sandbox's calls under its request rate, concurrency and CPU
+ * limits and the host's shared cap, and paces the bytes its calls move in
+ * each direction.
  */
 export class CallAdmission {
   private readonly requests: TokenBucket;
-  private readonly bytes: TokenBucket;
+  private readonly bytes: Record<Direction, TokenBucket>;
+  private readonly cpu: TokenBucket | undefined;
   private readonly maxConcurrent: number;
   private inFlight = 0;
 
-  constructor(limits: Limits) {
+  constructor(limits: Limits, private readonly sandbox = '', private readonly host?: HostAdmission) {
     this.requests = new TokenBucket(limits.requestsPerSecond, limits.burst);
-    this.bytes = new TokenBucket(
-      limits.bytesPerSecond,
-      Math.max(64 * 1024, Math.floor(limits.bytesPerSecond * BYTE_BURST_SECONDS)),
-    );
+    this.bytes = {
+      in: byteBucket(limits.bytesInPerSecond ?? limits.bytesPerSecond),
+      out: byteBucket(limits.bytesOutPerSecond ?? limits.bytesPerSecond),
+    };
+    this.cpu = limits.cpuMsPerSecond === undefined
+      ? undefined
+      : new TokenBucket(limits.cpuMsPerSecond, limits.cpuMsPerSecond * CPU_BURST_SECONDS);
     this.maxConcurrent = limits.maxConcurrent;
   }
 
@@ -35,7 +47,7 @@ export class CallAdmission {
 
   /**
    * Admits one call or throws RATE_LIMITED. The returned function releases
-   * the call's concurrency slot; calling it twice releases once.
+   * the call's concurrency slots; calling it twice releases once.
    */
   admit(): () => void {
     if (this.inFlight >= this.maxConcurrent) {
@@ -45,6 +57,8 @@ export class CallAdmission {
         { retryAfterMs: CONCURRENCY_RETRY_MS, limit: this.maxConcurrent },
       );
     }
+    // A request token first: every attempt costs one, so calls refused for
+    // CPU cannot be sent faster than the request rate.
     const taken = this.requests.take();
     if (!taken.ok) {
       throw new PortholeError(
@@ -53,6 +67,15 @@ export class CallAdmission {
         { retryAfterMs: taken.retryAfterMs, limit: this.requests.ratePerSecond },
       );
     }
+    const cpuBalance = this.cpu?.balance() ?? 0;
+    if (this.cpu && cpuBalance < 0) {
+      throw new PortholeError(
+        'RATE_LIMITED',
+        `the sandbox used its host CPU budget of ${this.cpu.ratePerSecond} ms per second`,
+        { retryAfterMs: Math.ceil((-cpuBalance / this.cpu.ratePerSecond) * 1000), limit: this.cpu.ratePerSecond },
+      );
+    }
+    const releaseHost = this.host?.admit(this.sandbox);
 
     this.inFlight++;
     let released = false;
@@ -60,14 +83,24 @@ export class CallAdmission {
       if (released) return;
       released = true;
       this.inFlight--;
+      releaseHost?.();
     };
   }
 
-  /** Waits as long as moving `count` more bytes requires. */
-  async pace(count: number, signal?: AbortSignal): Promise<void> {
-    const waitMs = this.bytes.consume(count);
+  /** Waits as long as moving `count` more bytes in `direction` requires. */
+  async pace(count: number, direction: Direction, signal?: AbortSignal): Promise<void> {
+    const waitMs = this.bytes[direction].consume(count);
     if (waitMs > 0) await sleep(waitMs, signal);
   }
+
+  /** Charges a finished call's CPU time to the budget, if there is one. */
+  chargeCpu(ms: number): void {
+    this.cpu?.consume(ms);
+  }
+}
+
+function byteBucket(perSecond: number): TokenBucket {
+  return new TokenBucket(perSecond, Math.max(64 * 1024, Math.floor(perSecond * BYTE_BURST_SECONDS)));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -43,6 +43,12 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.ratePerSecond) * 1000);
   }
 
+  /** Tokens now; negative while consume() has the bucket in debt. */
+  balance(now = monotonicMs()): number {
+    this.refill(now);
+    return this.tokens;
+  }
+
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.updatedMs);
     this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);

@@ -31,7 +31,8 @@ const IDLE_MS = 15 * 60_000;
 /**
  * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
  * here is that sandbox: its connections go to a gRPC server whose handlers
- * are bound to it.
+ * are bound to it. Without a path, connections come only through accept()
+ * (the vsock listener, by peer CID).
  */
 export class SandboxListener {
   private readonly grpcServer: grpc.Server;
@@ -39,10 +40,12 @@ export class SandboxListener {
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
 
-  constructor(readonly sandbox: Sandbox, readonly path: string) {
-    const receive = Math.max(MAX_MESSAGE_BYTES, (sandbox.config.fetch?.maxRequestBodyBytes ?? 0) + 64 * 1024);
+  private current: Sandbox;
+
+  constructor(sandbox: Sandbox, readonly path: string | undefined) {
+    this.current = sandbox;
     this.grpcServer = new grpc.Server({
-      'grpc.max_receive_message_length': receive,
+      'grpc.max_receive_message_length': receiveLimit(sandbox),
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
       'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
@@ -51,17 +54,36 @@ export class SandboxListener {
       'grpc.max_connection_idle_ms': IDLE_MS,
       'grpc.enable_channelz': 0,
     });
-    this.grpcServer.addService(portholeService(), sandboxHandlers(sandbox) as unknown as grpc.UntypedServiceImplementation);
+    this.grpcServer.addService(portholeService(), sandboxHandlers(() => this.current) as unknown as grpc.UntypedServiceImplementation);
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
     const http2Server = injectorHttp2Server(this.grpcServer);
     if (http2Server) {
       http2Server.on('session', (session: ServerHttp2Session) => policeSession(session, (kind, count) => {
-        sandbox.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
+        this.current.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
       }));
     } else {
       sandbox.log.warn('grpc-js HTTP/2 server not found; control frame flood policing is off');
     }
+  }
+
+  /** The sandbox whose policy applies to new calls on this socket. */
+  get sandbox(): Sandbox {
+    return this.current;
+  }
+
+  /**
+   * Puts a reloaded policy in force for new calls. It must need the same
+   * socket and message size limit (see canServe); calls in progress keep
+   * the sandbox they started with.
+   */
+  swap(next: Sandbox): void {
+    this.current = next;
+  }
+
+  /** Whether `next` can be served by this listener without a restart. */
+  canServe(next: Sandbox, path: string | undefined): boolean {
+    return path === this.path && receiveLimit(next) === receiveLimit(this.current);
   }
 
   get connectionCount(): number {
@@ -69,21 +91,24 @@ export class SandboxListener {
   }
 
   async listen(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    await removeStaleSocket(this.path);
+    const path = this.path;
+    if (path === undefined) return;
+    await mkdir(dirname(path), { recursive: true });
+    await removeStaleSocket(path);
     const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => {
+      server.listen(path, () => {
         server.off('error', reject);
         resolve();
       });
     });
     this.server = server;
-    await chmod(this.path, SOCKET_MODE);
+    await chmod(path, SOCKET_MODE);
   }
 
-  private accept(socket: Socket): void {
+  /** Serves one connection already known to be this sandbox's. */
+  accept(socket: Socket): void {
     const { config, log } = this.sandbox;
     const max = config.limits.maxConnections;
     if (this.connections.size >= max) {
@@ -105,8 +130,17 @@ export class SandboxListener {
     this.grpcServer.forceShutdown();
     for (const socket of this.connections) socket.destroy();
     await closed;
-    await unlink(this.path).catch(() => undefined);
+    if (this.path !== undefined) await unlink(this.path).catch(() => undefined);
   }
+}
+
+// A fetch request travels in one message, so the limit follows the body
+// limit; everything else fits in MAX_MESSAGE_BYTES.
+// TODO(limit): grpc-js reads a request message whole before the handler
+// runs, so a connection can make the host buffer up to streams x this
+// limit before admission refuses anything.
+function receiveLimit(sandbox: Sandbox): number {
+  return Math.max(MAX_MESSAGE_BYTES, (sandbox.config.fetch?.maxRequestBodyBytes ?? 0) + 64 * 1024);
 }
 
 // A socket file left by a previous run is ours to replace; anything else at

@@ -55,9 +55,23 @@ export class OutputStore {
   private pending = 0;
   private nextTmp = 0;
 
-  constructor(readonly policy: OutputsPolicy) {
-    this.tmpDir = join(policy.dir, STATE_DIR, 'tmp');
-    this.keysDir = join(policy.dir, STATE_DIR, 'keys');
+  constructor(private current: OutputsPolicy) {
+    this.tmpDir = join(current.dir, STATE_DIR, 'tmp');
+    this.keysDir = join(current.dir, STATE_DIR, 'keys');
+  }
+
+  get policy(): OutputsPolicy {
+    return this.current;
+  }
+
+  /**
+   * Applies reloaded quotas to the same folder: writes in progress keep
+   * their reservations and are checked against the new bounds from here.
+   */
+  reconfigure(policy: OutputsPolicy): this {
+    if (policy.dir !== this.current.dir) throw new Error('an outputs store cannot move to another folder');
+    this.current = policy;
+    return this;
   }
 
   /** Prepares the folders, drops temporaries a crash left, counts usage. */
@@ -219,14 +233,23 @@ export class OutputWrite {
   }
 
   /** Makes the output durable and visible; the reply may be sent after this. */
-  async finish(): Promise<StoredOutput> {
+  async finish(end: { size: number; sha256: string }, abandoned: () => boolean = () => false): Promise<StoredOutput> {
     const { expectedSize } = this.head;
     if (expectedSize !== undefined && this.size !== expectedSize) {
       throw new PortholeError('INVALID_ARGUMENT', `${this.size} bytes were sent, the head expected ${expectedSize}`, { field: 'head.expected_size' });
     }
+    if (end.size !== this.size) {
+      throw new PortholeError('INVALID_ARGUMENT', `${this.size} bytes were sent, the end says ${end.size}`, { field: 'end.size' });
+    }
+    const sha256 = this.hash.digest('hex');
+    if (end.sha256 !== '' && end.sha256.toLowerCase() !== sha256) {
+      throw new PortholeError('INVALID_ARGUMENT', `the content's sha256 is ${sha256}, the end says ${end.sha256.slice(0, 64)}`, { field: 'end.sha256' });
+    }
     await this.handle.sync();
     await this.handle.close();
-    const stored = await this.store.commit(this, this.size, this.hash.digest('hex'));
+    // Asked again at the last moment before the output becomes visible.
+    if (abandoned()) throw new PortholeError('UNAVAILABLE', 'the guest went away before the output was complete');
+    const stored = await this.store.commit(this, this.size, sha256);
     this.release();
     if (stored.replayed) await unlink(this.tmpPath).catch(() => undefined);
     return stored;

@@ -1,12 +1,14 @@
 import type { SandboxConfig } from '@porthole/shared';
 import type { Logger } from 'pino';
 
+import { SandboxUsage } from '../accounting/sandbox-usage.js';
 import { CallScope, type ActionName } from '../actions/call-scope.js';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { ConnectionBudget } from '../fetch/connection-budget.js';
 import { UpstreamPool, type EgressGuard, type Resolver } from '../fetch/upstream-pool.js';
 import { CallAdmission } from '../limits/call-admission.js';
+import type { HostAdmission } from '../limits/host-admission.js';
 import { OutputStore } from '../outputs/output-store.js';
 import { FetchAllowList } from '../policy/fetch-policy.js';
 
@@ -15,6 +17,8 @@ export interface SandboxDeps {
   log: Logger;
   /** The host's cap on upstream sockets, shared by every sandbox. */
   upstreamBudget: ConnectionBudget;
+  /** The host's cap on calls in progress, shared fairly by every sandbox. */
+  hostAdmission?: HostAdmission;
   /** Position in the config, for messages: `sandboxes[2]`. */
   where: string;
   resolver?: Resolver;
@@ -29,6 +33,7 @@ export interface SandboxDeps {
 export class Sandbox {
   readonly id: string;
   readonly admission: CallAdmission;
+  readonly usage: SandboxUsage;
   readonly artifacts: ArtifactStore | undefined;
   readonly outputs: OutputStore | undefined;
   readonly allowList: FetchAllowList | undefined;
@@ -36,20 +41,30 @@ export class Sandbox {
   readonly upstreamBudget: ConnectionBudget;
   readonly log: Logger;
 
-  constructor(readonly config: SandboxConfig, private readonly deps: SandboxDeps) {
+  /**
+   * @param previous the same sandbox under the policy being replaced by a
+   * reload: its usage totals carry over, and its outputs store when the
+   * folder is the same, so quotas keep counting writes in progress.
+   */
+  constructor(readonly config: SandboxConfig, private readonly deps: SandboxDeps, previous?: Sandbox) {
     this.id = config.id;
     this.log = deps.log.child({ sandbox: config.id });
-    this.admission = new CallAdmission(config.limits);
+    this.admission = new CallAdmission(config.limits, config.id, deps.hostAdmission);
     this.artifacts = config.artifacts === undefined ? undefined : new ArtifactStore(config.artifacts);
-    this.outputs = config.outputs && new OutputStore(config.outputs);
+    this.usage = previous?.usage ?? new SandboxUsage();
+    const kept = previous?.outputs;
+    this.outputs = config.outputs && (kept?.policy.dir === config.outputs.dir ? kept.reconfigure(config.outputs) : new OutputStore(config.outputs));
+    this.outputsReused = this.outputs !== undefined && this.outputs === kept;
     this.allowList = config.fetch && new FetchAllowList(config.fetch);
     this.upstreamBudget = new ConnectionBudget(config.fetch?.maxConnections ?? 0, `sandbox ${config.id}`, deps.upstreamBudget);
     this.upstream = new UpstreamPool(this.upstreamBudget, deps.resolver, deps.egressGuard);
   }
 
+  private readonly outputsReused: boolean;
+
   async open(): Promise<void> {
     await this.allowList?.loadSecrets(`${this.deps.where}.fetch`);
-    await this.outputs?.open();
+    if (!this.outputsReused) await this.outputs?.open();
   }
 
   scope(action: ActionName): CallScope {
@@ -57,6 +72,7 @@ export class Sandbox {
       sandbox: this.id,
       admission: this.admission,
       audit: this.deps.audit,
+      usage: this.usage,
       log: this.log,
       stallMs: this.config.limits.stallTimeoutMs,
     }, action);

@@ -6,6 +6,7 @@ import type {
 } from '@grpc/grpc-js';
 import type { wire } from '@porthole/shared';
 
+import { runMetered } from '../accounting/cpu-meter.js';
 import type { ActionName, CallScope } from '../actions/call-scope.js';
 import { fetchUrl } from '../actions/fetch-url.js';
 import { hello } from '../actions/hello.js';
@@ -17,16 +18,18 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 type Call = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 /**
- * The gRPC handlers of one sandbox. They close over the Sandbox the socket
- * belongs to: no handler reads an identity from a message.
+ * The gRPC handlers of one sandbox socket. `current` gives the sandbox's
+ * policy in force: each call takes it once, when it starts, so a reload
+ * applies to new calls while calls in progress finish under their own. No
+ * handler reads an identity from a message.
  */
-export function sandboxHandlers(sandbox: Sandbox): wire.PortholeHandlers {
+export function sandboxHandlers(current: () => Sandbox): wire.PortholeHandlers {
   return {
-    Hello: reply(sandbox, 'Hello', (_scope, call: ServerUnaryCall<wire.HelloRequest, wire.HelloResponse>) => hello(sandbox, call.request)),
-    ListArtifacts: reply(sandbox, 'ListArtifacts', () => listArtifacts(sandbox)),
-    WriteOutput: reply(sandbox, 'WriteOutput', (scope, call: ServerReadableStream<wire.WriteOutputRequestOut, wire.WriteOutputResponse>) => writeOutput(sandbox, scope, call)),
-    ReadArtifact: stream(sandbox, 'ReadArtifact', (scope, call: ServerWritableStream<wire.ReadArtifactRequest, wire.ReadArtifactResponse>) => readArtifact(sandbox, scope, call)),
-    FetchUrl: stream(sandbox, 'FetchUrl', (scope, call: ServerWritableStream<wire.FetchUrlRequest, wire.FetchUrlResponse>) => fetchUrl(sandbox, scope, call)),
+    Hello: reply(current, 'Hello', (sandbox, _scope, call: ServerUnaryCall<wire.HelloRequest, wire.HelloResponse>) => hello(sandbox, call.request)),
+    ListArtifacts: reply(current, 'ListArtifacts', (sandbox) => listArtifacts(sandbox)),
+    WriteOutput: reply(current, 'WriteOutput', (sandbox, scope, call: ServerReadableStream<wire.WriteOutputRequestOut, wire.WriteOutputResponse>) => writeOutput(sandbox, scope, call)),
+    ReadArtifact: stream(current, 'ReadArtifact', (sandbox, scope, call: ServerWritableStream<wire.ReadArtifactRequest, wire.ReadArtifactResponse>) => readArtifact(sandbox, scope, call)),
+    FetchUrl: stream(current, 'FetchUrl', (sandbox, scope, call: ServerWritableStream<wire.FetchUrlRequest, wire.FetchUrlResponse>) => fetchUrl(sandbox, scope, call)),
   };
 }
 
@@ -38,16 +41,17 @@ function start(sandbox: Sandbox, action: ActionName, call: Call): CallScope {
 
 /** A handler answered by one message: unary and client-streaming calls. */
 function reply<C extends Call, R>(
-  sandbox: Sandbox,
+  current: () => Sandbox,
   action: ActionName,
-  run: (scope: CallScope, call: C) => R | Promise<R>,
+  run: (sandbox: Sandbox, scope: CallScope, call: C) => R | Promise<R>,
 ) {
   return (call: C, callback: sendUnaryData<R>): void => {
+    const sandbox = current();
     const scope = start(sandbox, action, call);
-    Promise.resolve()
+    runMetered(scope, () => Promise.resolve()
       .then(() => {
         scope.admit();
-        return run(scope, call);
+        return run(sandbox, scope, call);
       })
       .then(
         (result) => {
@@ -55,22 +59,23 @@ function reply<C extends Call, R>(
           callback(null, result);
         },
         (error: unknown) => callback(scope.fail(error).toServiceError()),
-      );
+      ));
   };
 }
 
 /** A handler answered by a stream: the status follows the last message sent. */
 function stream<C extends ServerWritableStream<unknown, unknown>>(
-  sandbox: Sandbox,
+  current: () => Sandbox,
   action: ActionName,
-  run: (scope: CallScope, call: C) => Promise<void>,
+  run: (sandbox: Sandbox, scope: CallScope, call: C) => Promise<void>,
 ) {
   return (call: C): void => {
+    const sandbox = current();
     const scope = start(sandbox, action, call);
-    Promise.resolve()
+    runMetered(scope, () => Promise.resolve()
       .then(() => {
         scope.admit();
-        return run(scope, call);
+        return run(sandbox, scope, call);
       })
       .then(
         () => {
@@ -78,6 +83,6 @@ function stream<C extends ServerWritableStream<unknown, unknown>>(
           call.end();
         },
         (error: unknown) => call.emit('error', scope.fail(error).toServiceError()),
-      );
+      ));
   };
 }
