@@ -13,6 +13,7 @@ export type { HelloResponse__Output as HelloResponseOut } from './gen/porthole/v
 export type { Limits__Output as Limits } from './gen/porthole/v1/Limits.js';
 export type { ListArtifactsResponse } from './gen/porthole/v1/ListArtifactsResponse.js';
 export type { ListArtifactsResponse__Output as ListArtifactsResponseOut } from './gen/porthole/v1/ListArtifactsResponse.js';
+export type { OutputEnd__Output as OutputEnd } from './gen/porthole/v1/OutputEnd.js';
 export type { OutputHead__Output as OutputHead } from './gen/porthole/v1/OutputHead.js';
 export type { PortholeClient, PortholeHandlers } from './gen/porthole/v1/Porthole.js';
 export type { ReadArtifactRequest__Output as ReadArtifactRequest } from './gen/porthole/v1/ReadArtifactRequest.js';

@@ -8,14 +8,16 @@ import type { CallScope } from './call-scope.js';
 type WriteCall = ServerReadableStream<wire.WriteOutputRequestOut, wire.WriteOutputResponse>;
 
 /**
- * Receives one output: a head, then chunks. The output becomes visible only
- * after the last chunk is durable; any failure on the way leaves nothing.
+ * Receives one output: a head, chunks, then an end. The output becomes
+ * visible only after the end message arrived and the bytes are durable;
+ * a stream that stops anywhere before that leaves nothing.
  */
 export async function writeOutput(sandbox: Sandbox, scope: CallScope, call: WriteCall): Promise<wire.WriteOutputResponse> {
   const store = sandbox.outputs;
   if (!store) throw new PortholeError('POLICY_DENIED', `outputs are not enabled for sandbox ${sandbox.id}`);
 
   const messages = withIdleTimeout(call, store.policy.idleTimeoutMs);
+  const abandoned = (): boolean => call.cancelled || scope.signal.aborted;
   let write: OutputWrite | undefined;
   try {
     const first = await messages.next();
@@ -30,19 +32,28 @@ export async function writeOutput(sandbox: Sandbox, scope: CallScope, call: Writ
       ...(head.expectedSize === undefined ? {} : { expectedSize: head.expectedSize }),
     });
 
+    let end: wire.OutputEnd | undefined;
     for (let next = await messages.next(); !next.done; next = await messages.next()) {
       const { chunk } = next.value;
-      if (!chunk) {
+      if (end) {
+        throw new PortholeError('INVALID_ARGUMENT', 'a WriteOutput message came after the end', { field: 'end' });
+      }
+      if (next.value.end) {
+        end = next.value.end;
+      } else if (chunk) {
+        await scope.pace(chunk.length, 'in');
+        await write.append(chunk);
+      } else {
         throw new PortholeError('INVALID_ARGUMENT', 'only the first WriteOutput message may be a head', { field: 'head' });
       }
-      await scope.pace(chunk.length);
-      await write.append(chunk);
     }
-    // A guest that vanished mid-stream must not leave a truncated output.
-    if (call.cancelled || scope.signal.aborted) {
-      throw new PortholeError('UNAVAILABLE', 'the guest went away before the output was complete');
+    // A cancelled stream can end like a finished one: only the end message
+    // says the guest sent everything it meant to.
+    if (abandoned()) throw new PortholeError('UNAVAILABLE', 'the guest went away before the output was complete');
+    if (!end) {
+      throw new PortholeError('INVALID_ARGUMENT', 'the stream ended without an end message; nothing was stored', { field: 'end' });
     }
-    const stored = await write.finish();
+    const stored = await write.finish(end, abandoned);
     return { name: stored.name, size: stored.size, sha256: stored.sha256, replayed: stored.replayed };
   } catch (error) {
     await write?.abort();

@@ -12,6 +12,7 @@ import type { HelloResponse as _porthole_v1_HelloResponse, HelloResponse__Output
 import type { Limits as _porthole_v1_Limits, Limits__Output as _porthole_v1_Limits__Output } from './porthole/v1/Limits.js';
 import type { ListArtifactsRequest as _porthole_v1_ListArtifactsRequest, ListArtifactsRequest__Output as _porthole_v1_ListArtifactsRequest__Output } from './porthole/v1/ListArtifactsRequest.js';
 import type { ListArtifactsResponse as _porthole_v1_ListArtifactsResponse, ListArtifactsResponse__Output as _porthole_v1_ListArtifactsResponse__Output } from './porthole/v1/ListArtifactsResponse.js';
+import type { OutputEnd as _porthole_v1_OutputEnd, OutputEnd__Output as _porthole_v1_OutputEnd__Output } from './porthole/v1/OutputEnd.js';
 import type { OutputHead as _porthole_v1_OutputHead, OutputHead__Output as _porthole_v1_OutputHead__Output } from './porthole/v1/OutputHead.js';
 import type { PortholeClient as _porthole_v1_PortholeClient, PortholeDefinition as _porthole_v1_PortholeDefinition } from './porthole/v1/Porthole.js';
 import type { ReadArtifactRequest as _porthole_v1_ReadArtifactRequest, ReadArtifactRequest__Output as _porthole_v1_ReadArtifactRequest__Output } from './porthole/v1/ReadArtifactRequest.js';
@@ -38,6 +39,7 @@ export interface ProtoGrpcType {
       Limits: MessageTypeDefinition<_porthole_v1_Limits, _porthole_v1_Limits__Output>
       ListArtifactsRequest: MessageTypeDefinition<_porthole_v1_ListArtifactsRequest, _porthole_v1_ListArtifactsRequest__Output>
       ListArtifactsResponse: MessageTypeDefinition<_porthole_v1_ListArtifactsResponse, _porthole_v1_ListArtifactsResponse__Output>
+      OutputEnd: MessageTypeDefinition<_porthole_v1_OutputEnd, _porthole_v1_OutputEnd__Output>
       OutputHead: MessageTypeDefinition<_porthole_v1_OutputHead, _porthole_v1_OutputHead__Output>
       Porthole: SubtypeConstructor<typeof grpc.Client, _porthole_v1_PortholeClient> & { service: _porthole_v1_PortholeDefinition }
       ReadArtifactRequest: MessageTypeDefinition<_porthole_v1_ReadArtifactRequest, _porthole_v1_ReadArtifactRequest__Output>

@@ -75,16 +75,18 @@ export interface PortholeClient extends grpc.Client {
   readArtifact(argument: _porthole_v1_ReadArtifactRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_porthole_v1_ReadArtifactResponse__Output>;
   
   /**
-   * One output. The first message is the head, then chunks. The output
-   * exists, whole, once the reply arrives; an aborted call leaves nothing.
+   * One output. The first message is the head, then chunks, then an end.
+   * The output exists, whole, once the reply arrives; a stream that stops
+   * before its end message, for whatever reason, leaves nothing.
    */
   WriteOutput(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
   WriteOutput(metadata: grpc.Metadata, callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
   WriteOutput(options: grpc.CallOptions, callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
   WriteOutput(callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
   /**
-   * One output. The first message is the head, then chunks. The output
-   * exists, whole, once the reply arrives; an aborted call leaves nothing.
+   * One output. The first message is the head, then chunks, then an end.
+   * The output exists, whole, once the reply arrives; a stream that stops
+   * before its end message, for whatever reason, leaves nothing.
    */
   writeOutput(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
   writeOutput(metadata: grpc.Metadata, callback: grpc.requestCallback<_porthole_v1_WriteOutputResponse__Output>): grpc.ClientWritableStream<_porthole_v1_WriteOutputRequest>;
@@ -119,8 +121,9 @@ export interface PortholeHandlers extends grpc.UntypedServiceImplementation {
   ReadArtifact: grpc.handleServerStreamingCall<_porthole_v1_ReadArtifactRequest__Output, _porthole_v1_ReadArtifactResponse>;
   
   /**
-   * One output. The first message is the head, then chunks. The output
-   * exists, whole, once the reply arrives; an aborted call leaves nothing.
+   * One output. The first message is the head, then chunks, then an end.
+   * The output exists, whole, once the reply arrives; a stream that stops
+   * before its end message, for whatever reason, leaves nothing.
    */
   WriteOutput: grpc.handleClientStreamingCall<_porthole_v1_WriteOutputRequest__Output, _porthole_v1_WriteOutputResponse>;
   
