@@ -4,7 +4,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
-import type { wire } from '@porthole/shared';
+import type { PortholeError, wire } from '@porthole/shared';
 
 import { runMetered } from '../accounting/cpu-meter.js';
 import type { ActionName, CallScope } from '../actions/call-scope.js';
@@ -33,10 +33,33 @@ export function sandboxHandlers(current: () => Sandbox): wire.PortholeHandlers {
   };
 }
 
-function start(sandbox: Sandbox, action: ActionName, call: Call): CallScope {
+/**
+ * Runs one call: takes the sandbox's policy in force, admits the call,
+ * charges its CPU, and hands the outcome to `done` or `failed`.
+ */
+function serve<C extends Call, R>(
+  current: () => Sandbox,
+  action: ActionName,
+  call: C,
+  run: (sandbox: Sandbox, scope: CallScope, call: C) => R | Promise<R>,
+  done: (result: R) => void,
+  failed: (error: PortholeError) => void,
+): void {
+  const sandbox = current();
   const scope = sandbox.scope(action);
   (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
-  return scope;
+  runMetered(scope, () => Promise.resolve()
+    .then(() => {
+      scope.admit();
+      return run(sandbox, scope, call);
+    })
+    .then(
+      (result) => {
+        scope.succeed();
+        done(result);
+      },
+      (error: unknown) => failed(scope.fail(error)),
+    ));
 }
 
 /** A handler answered by one message: unary and client-streaming calls. */
@@ -45,22 +68,8 @@ function reply<C extends Call, R>(
   action: ActionName,
   run: (sandbox: Sandbox, scope: CallScope, call: C) => R | Promise<R>,
 ) {
-  return (call: C, callback: sendUnaryData<R>): void => {
-    const sandbox = current();
-    const scope = start(sandbox, action, call);
-    runMetered(scope, () => Promise.resolve()
-      .then(() => {
-        scope.admit();
-        return run(sandbox, scope, call);
-      })
-      .then(
-        (result) => {
-          scope.succeed();
-          callback(null, result);
-        },
-        (error: unknown) => callback(scope.fail(error).toServiceError()),
-      ));
-  };
+  return (call: C, callback: sendUnaryData<R>): void =>
+    serve(current, action, call, run, (result) => callback(null, result), (error) => callback(error.toServiceError()));
 }
 
 /** A handler answered by a stream: the status follows the last message sent. */
@@ -69,20 +78,6 @@ function stream<C extends ServerWritableStream<unknown, unknown>>(
   action: ActionName,
   run: (sandbox: Sandbox, scope: CallScope, call: C) => Promise<void>,
 ) {
-  return (call: C): void => {
-    const sandbox = current();
-    const scope = start(sandbox, action, call);
-    runMetered(scope, () => Promise.resolve()
-      .then(() => {
-        scope.admit();
-        return run(sandbox, scope, call);
-      })
-      .then(
-        () => {
-          scope.succeed();
-          call.end();
-        },
-        (error: unknown) => call.emit('error', scope.fail(error).toServiceError()),
-      ));
-  };
+  return (call: C): void =>
+    serve(current, action, call, run, () => call.end(), (error) => call.emit('error', error.toServiceError()));
 }
