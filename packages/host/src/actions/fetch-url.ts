@@ -60,7 +60,13 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     throw new PortholeError('TOO_LARGE', `request body is ${body.length} bytes, the limit is ${policy.maxRequestBodyBytes}`, { field: 'body', limit: policy.maxRequestBodyBytes });
   }
   const timeoutMs = req.timeoutMs > 0 ? Math.min(req.timeoutMs, policy.timeoutMs) : policy.timeoutMs;
-  const deadline = AbortSignal.any([scope.signal, AbortSignal.timeout(timeoutMs)]);
+  // One controller and one timer per fetch: AbortSignal.any/timeout would
+  // build a DOMException and a signal graph on every call.
+  const deadlineController = new AbortController();
+  const timer = setTimeout(() => deadlineController.abort(new Error('the fetch deadline passed')), timeoutMs);
+  const cancelled = (): void => deadlineController.abort(scope.signal.reason);
+  scope.signal.addEventListener('abort', cancelled, { once: true });
+  const deadline = deadlineController.signal;
 
   const first = allowList.check(req.url, method);
   const exchange: Exchange = {
@@ -85,8 +91,10 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
       follow(exchange, response.statusCode, location, policy, allowList);
     }
   } catch (error) {
-    throw upstreamError(error, exchange, timeoutMs, exchange.redirects > 0 ? 'redirect' : 'url');
+    throw upstreamError(error, exchange, timeoutMs, deadline, exchange.redirects > 0 ? 'redirect' : 'url');
   } finally {
+    clearTimeout(timer);
+    scope.signal.removeEventListener('abort', cancelled);
     scope.upstreamMs = performance.now() - started;
   }
 }
@@ -186,8 +194,10 @@ function resolveLocation(location: string, base: URL): string {
 }
 
 /** The one place upstream and network failures become Porthole errors. */
-function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, field: string): PortholeError {
+function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, deadline: AbortSignal, field: string): PortholeError {
   if (error instanceof PortholeError) return error;
+  // The guest's cancel travels as the deadline's reason.
+  if (deadline.aborted && deadline.reason instanceof PortholeError) return deadline.reason;
   const denied = findCause(error, EgressDenied);
   if (denied) return new PortholeError('POLICY_DENIED', `refused to connect: ${denied.message}`, { field });
   const busy = findCause(error, UpstreamBusy);
@@ -196,9 +206,8 @@ function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, fi
   const { url, host } = exchange.target;
   const code = (error as { code?: string }).code ?? '';
   const where = `${url.protocol}//${url.host}`;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ||
-      code === 'UND_ERR_CONNECT_TIMEOUT' || (error as Error).name === 'TimeoutError' ||
-      (error as Error).name === 'AbortError') {
+  if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ||
+      code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new PortholeError('TIMEOUT', `${where} did not answer within ${timeoutMs} ms`, { limit: timeoutMs, cause: error });
   }
   if (code === 'UND_ERR_HEADERS_OVERFLOW') {

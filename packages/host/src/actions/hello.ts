@@ -9,13 +9,25 @@ import {
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { HOST_VERSION } from '../version.js';
 
+// A sandbox's answer only changes with its policy, and a reload makes a
+// new Sandbox: each is built once.
+const answers = new WeakMap<Sandbox, wire.HelloResponse>();
+
 /** Answers the handshake: who the host sees, what it allows, which bounds hold. */
 export function hello(sandbox: Sandbox, request: wire.HelloRequest): wire.HelloResponse {
   const major = request.protocolMajor === 0 ? PROTOCOL_MAJOR : request.protocolMajor;
   if (major !== PROTOCOL_MAJOR) {
     throw new PortholeError('INVALID_ARGUMENT', `protocol major version ${major} is not served; this host speaks ${PROTOCOL_MAJOR}`, { field: 'protocol_major' });
   }
+  let answer = answers.get(sandbox);
+  if (!answer) {
+    answer = describe(sandbox);
+    answers.set(sandbox, answer);
+  }
+  return answer;
+}
 
+function describe(sandbox: Sandbox): wire.HelloResponse {
   const { config } = sandbox;
   const actions: wire.Action[] = [];
   if (config.fetch) actions.push('FETCH_URL');

@@ -41,6 +41,7 @@ export async function relayBody(
   redactor: Redactor,
   send: (chunk: Buffer) => Promise<void>,
 ): Promise<void> {
+  if (!encoding && !redactor.active) return relayPlain(body, limits.maxBytes, send);
   let encoded = 0;
   let decoded = 0;
   const stages: (Readable | Transform | Writable)[] = [body];
@@ -72,6 +73,20 @@ export async function relayBody(
     await pipeline(stages as unknown as [Readable, Writable]);
   } catch (error) {
     throw unwrapDecodeError(error);
+  }
+}
+
+// Most bodies are neither compressed nor carry a secret: they are read
+// straight from undici without building a stream pipeline per fetch.
+async function relayPlain(body: Readable, maxBytes: number, send: (chunk: Buffer) => Promise<void>): Promise<void> {
+  let total = 0;
+  for await (const data of body as AsyncIterable<Buffer>) {
+    total += data.length;
+    if (total > maxBytes) {
+      body.destroy();
+      throw new PortholeError('TOO_LARGE', `the response body passed the ${maxBytes}-byte limit`, { limit: maxBytes });
+    }
+    await sendAll(data, send);
   }
 }
 
