@@ -59,6 +59,16 @@ describe('the gRPC server under hostile peers', () => {
     await stillServes(h);
   });
 
+  it('cuts off a peer opening calls far past its request rate', async () => {
+    const h = await start({ requestsPerSecond: 10, burst: 10 });
+    const peer = await RawH2.open(socketOf(h));
+    // Each HEADERS frame with END_STREAM is a whole (empty) call.
+    const sent = await flood(peer, (i) => peer.frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 2 * i + 1, RawH2.grpcHeaders('Hello')));
+    expect(peer.isClosed).toBe(true);
+    expect(sent).toBeLessThan(FLOOD);
+    await stillServes(h);
+  });
+
   it('cuts off a peer sending endless CONTINUATION frames', async () => {
     const h = await start();
     const peer = await RawH2.open(socketOf(h));

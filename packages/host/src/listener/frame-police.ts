@@ -12,8 +12,20 @@ export const FRAME_BUDGET = {
   pings: 100,
   settings: 100,
   resets: 500,
-  streams: 20_000,
+  /** At least this many calls; more for a sandbox allowed a higher rate. */
+  streams: 1_000,
 } as const;
+
+// Calls a connection may open per window, as a multiple of what the
+// sandbox's request rate admits: retries of refused calls fit, a flood of
+// calls that can only be refused does not, and cutting it off stops it
+// costing the host a full gRPC call per refusal.
+const STREAM_RATE_SLACK = 4;
+
+/** Streams one connection may open per window, for a sandbox's request rate. */
+export function streamBudget(requestsPerSecond: number): number {
+  return Math.max(FRAME_BUDGET.streams, Math.ceil(requestsPerSecond * (FRAME_BUDGET.windowMs / 1000) * STREAM_RATE_SLACK));
+}
 
 export type Violation = 'pings' | 'settings' | 'resets' | 'streams';
 
@@ -21,7 +33,12 @@ export type Violation = 'pings' | 'settings' | 'resets' | 'streams';
  * Watches one HTTP/2 session and destroys it when the peer floods control
  * frames past FRAME_BUDGET.
  */
-export function policeSession(session: ServerHttp2Session, onViolation: (kind: Violation, count: number) => void): void {
+export function policeSession(
+  session: ServerHttp2Session,
+  streams: number,
+  onViolation: (kind: Violation, count: number) => void,
+): void {
+  const budget: Record<Violation, number> = { ...FRAME_BUDGET, streams };
   const counts: Record<Violation, number> = { pings: 0, settings: 0, resets: 0, streams: 0 };
   let windowStart = performance.now();
   const count = (kind: Violation): void => {
@@ -30,7 +47,7 @@ export function policeSession(session: ServerHttp2Session, onViolation: (kind: V
       windowStart = now;
       counts.pings = counts.settings = counts.resets = counts.streams = 0;
     }
-    if (++counts[kind] > FRAME_BUDGET[kind] && !session.destroyed) {
+    if (++counts[kind] > budget[kind] && !session.destroyed) {
       onViolation(kind, counts[kind]);
       session.destroy();
     }

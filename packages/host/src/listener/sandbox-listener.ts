@@ -8,7 +8,7 @@ import { MAX_MESSAGE_BYTES, portholeService } from '@porthole/shared';
 
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { sandboxHandlers } from '../service/handlers.js';
-import { injectorHttp2Server, policeSession } from './frame-police.js';
+import { injectorHttp2Server, policeSession, streamBudget } from './frame-police.js';
 
 // The VMM (Firecracker, Cloud Hypervisor) connects here on the guest's
 // behalf; group access lets it run as another user in the host's group.
@@ -59,7 +59,7 @@ export class SandboxListener {
 
     const http2Server = injectorHttp2Server(this.grpcServer);
     if (http2Server) {
-      http2Server.on('session', (session: ServerHttp2Session) => policeSession(session, (kind, count) => {
+      http2Server.on('session', (session: ServerHttp2Session) => policeSession(session, streamBudget(this.current.config.limits.requestsPerSecond), (kind, count) => {
         this.current.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
       }));
     } else {
