@@ -62,6 +62,20 @@ describe('accounting and shared limits', () => {
     await expect(client.hello()).resolves.toMatchObject({ sandboxId: 'alpha' });
   });
 
+  it('charges no CPU when cpuAccounting is off, and refuses a CPU budget then', async () => {
+    const h = await start({ sandboxes: [sandboxEntry('alpha')], limits: { cpuAccounting: false } });
+    await h.client().writeOutput('x.bin', Buffer.alloc(1024 * 1024));
+    expect(h.service.usage().alpha).toMatchObject({ calls: 1, bytesIn: 1024 * 1024, cpuMs: 0 });
+
+    const { validateHostConfig } = await import('@porthole/shared');
+    const result = validateHostConfig({
+      audit: { path: 'a.jsonl' },
+      limits: { cpuAccounting: false },
+      sandboxes: [{ id: 'a', listen: { udsPath: 'a.vsock' }, limits: { cpuMsPerSecond: 10 } }],
+    });
+    expect(result).toEqual({ ok: false, issues: [{ path: 'sandboxes[0].limits.cpuMsPerSecond', message: 'a CPU budget needs limits.cpuAccounting to be true' }] });
+  });
+
   it("shares the host's call slots fairly when they run short", async () => {
     const h = await start({
       sandboxes: [

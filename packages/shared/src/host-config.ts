@@ -190,6 +190,12 @@ export const hostLimitsSchema = z.strictObject({
   maxConcurrentCalls: z.number().int().min(1).max(100_000).default(1024),
   /** Upstream sockets the host holds open for all sandboxes together. */
   maxUpstreamConnections: z.number().int().min(1).max(100_000).default(512),
+  /**
+   * Charge each call the host CPU time of the callbacks run for it. It
+   * costs tens of microseconds per call; false turns it off (cpuMs is then
+   * 0 and cpuMsPerSecond budgets cannot be set).
+   */
+  cpuAccounting: z.boolean().default(true),
 });
 export type HostLimits = z.infer<typeof hostLimitsSchema>;
 
@@ -214,6 +220,13 @@ export const hostConfigSchema = z.strictObject({
 }).superRefine((config, ctx) => {
   const seen = new Map<string, number>();
   config.sandboxes.forEach((sandbox, index) => {
+    if (!config.limits.cpuAccounting && sandbox.limits.cpuMsPerSecond !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sandboxes', index, 'limits', 'cpuMsPerSecond'],
+        message: 'a CPU budget needs limits.cpuAccounting to be true',
+      });
+    }
     if (!sandbox.listen && sandbox.cid === undefined) {
       ctx.addIssue({ code: 'custom', path: ['sandboxes', index, 'listen'], message: 'a sandbox needs listen (a Unix socket), cid (over vsock) or both' });
     }

@@ -21,6 +21,8 @@ export interface SandboxDeps {
   hostAdmission?: HostAdmission;
   /** Position in the config, for messages: `sandboxes[2]`. */
   where: string;
+  /** Charge calls their host CPU time (limits.cpuAccounting). */
+  meterCpu: boolean;
   resolver?: Resolver;
   egressGuard?: EgressGuard;
 }
@@ -61,6 +63,11 @@ export class Sandbox {
   }
 
   private readonly outputsReused: boolean;
+
+  /** Whether calls are charged their host CPU time. */
+  get meterCpu(): boolean {
+    return this.deps.meterCpu;
+  }
 
   async open(): Promise<void> {
     await this.allowList?.loadSecrets(`${this.deps.where}.fetch`);

@@ -48,7 +48,7 @@ function serve<C extends Call, R>(
   const sandbox = current();
   const scope = sandbox.scope(action);
   (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
-  runMetered(scope, () => Promise.resolve()
+  const body = (): Promise<void> => Promise.resolve()
     .then(() => {
       scope.admit();
       return run(sandbox, scope, call);
@@ -59,7 +59,9 @@ function serve<C extends Call, R>(
         done(result);
       },
       (error: unknown) => failed(scope.fail(error)),
-    ));
+    );
+  if (sandbox.meterCpu) void runMetered(scope, body);
+  else void body();
 }
 
 /** A handler answered by one message: unary and client-streaming calls. */

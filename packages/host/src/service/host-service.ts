@@ -67,6 +67,7 @@ export function createHostService(options: HostServiceOptions): HostService {
       log,
       upstreamBudget,
       hostAdmission,
+      meterCpu: options.config.limits.cpuAccounting,
       where: `sandboxes[${index}]`,
       ...(options.resolver ? { resolver: options.resolver } : {}),
       ...(options.egressGuard ? { egressGuard: options.egressGuard } : {}),
