@@ -60,14 +60,6 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     throw new PortholeError('TOO_LARGE', `request body is ${body.length} bytes, the limit is ${policy.maxRequestBodyBytes}`, { field: 'body', limit: policy.maxRequestBodyBytes });
   }
   const timeoutMs = req.timeoutMs > 0 ? Math.min(req.timeoutMs, policy.timeoutMs) : policy.timeoutMs;
-  // One controller and one timer per fetch: AbortSignal.any/timeout would
-  // build a DOMException and a signal graph on every call.
-  const deadlineController = new AbortController();
-  const timer = setTimeout(() => deadlineController.abort(new Error('the fetch deadline passed')), timeoutMs);
-  const cancelled = (): void => deadlineController.abort(scope.signal.reason);
-  scope.signal.addEventListener('abort', cancelled, { once: true });
-  const deadline = deadlineController.signal;
-
   const first = allowList.check(req.url, method);
   const exchange: Exchange = {
     method,
@@ -78,6 +70,15 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     bodyDropped: false,
     redactor: new Redactor(allowList.secrets()),
   };
+  // The timer starts after the last check that can throw outside the try
+  // below: a refused fetch must not leave its timer running.
+  // One controller and one timer per fetch: AbortSignal.any/timeout would
+  // build a DOMException and a signal graph on every call.
+  const deadlineController = new AbortController();
+  const timer = setTimeout(() => deadlineController.abort(new Error('the fetch deadline passed')), timeoutMs);
+  const cancelled = (): void => deadlineController.abort(scope.signal.reason);
+  scope.signal.addEventListener('abort', cancelled, { once: true });
+  const deadline = deadlineController.signal;
   const started = performance.now();
   try {
     for (;;) {
