@@ -1,8 +1,9 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 
-/** Main-thread time spent running one call's code, in milliseconds. */
+/** What main-thread time spent running one call's code is charged to. */
 export interface CpuAccount {
-  cpuMs: number;
+  /** Called after every slice with its length in milliseconds. */
+  addCpu(ms: number): void;
 }
 
 // async_hooks are process-wide by nature: one hook and one store serve
@@ -28,7 +29,7 @@ function enable(): void {
     after() {
       depth = Math.max(0, depth - 1);
       if (depth !== 0 || !sliceAccount) return;
-      sliceAccount.cpuMs += performance.now() - sliceStart;
+      sliceAccount.addCpu(performance.now() - sliceStart);
       sliceAccount = undefined;
     },
   }).enable();
@@ -41,6 +42,6 @@ export function runMetered<T>(account: CpuAccount, fn: () => T): T {
   try {
     return storage.run(account, fn);
   } finally {
-    account.cpuMs += performance.now() - start;
+    account.addCpu(performance.now() - start);
   }
 }

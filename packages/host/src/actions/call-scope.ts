@@ -35,7 +35,7 @@ export class CallScope implements CpuAccount {
   bytesOut = 0;
   /** Time upstream servers took, for fetches. */
   upstreamMs = 0;
-  /** Charged by runMetered while the call's code runs. */
+  /** Charged by runMetered while the call's code runs (see addCpu). */
   cpuMs = 0;
   private readonly started = performance.now();
   private release: (() => void) | undefined;
@@ -70,6 +70,17 @@ export class CallScope implements CpuAccount {
     if (this.finished) return;
     this.controller ??= new AbortController();
     this.controller.abort(new PortholeError('UNAVAILABLE', 'the guest cancelled the call'));
+  }
+
+  /**
+   * Charges a slice of main-thread time to this call, and to the sandbox's
+   * CPU budget as it is spent, so calls admitted after it see the debt.
+   * A call refused at admission did no work for the guest; charging it
+   * would push the honest retry-after it was just given further away.
+   */
+  addCpu(ms: number): void {
+    this.cpuMs += ms;
+    if (this.release) this.deps.admission.chargeCpu(ms);
   }
 
   /** Sends one stream message, waiting while the guest's buffer is full. */
@@ -119,9 +130,6 @@ export class CallScope implements CpuAccount {
       cpuMs: round(this.cpuMs),
     };
     this.deps.usage.record(decision, cost);
-    // A call refused at admission did no work for the guest; charging it
-    // would push the honest retry-after it was just given further away.
-    if (this.release) this.deps.admission.chargeCpu(this.cpuMs);
     this.deps.audit.record({
       time: new Date().toISOString(),
       sandbox: this.deps.sandbox,

@@ -72,15 +72,18 @@ export class UpstreamPool {
         callback(error as Error, null);
         return;
       }
-      connect(options, (error, socket) => {
+      // The slot is given back when the socket's descriptor is closed, also
+      // after a failed connect: until then the host still holds it.
+      const opened = connect(options, (error, socket) => {
         if (error || !socket) {
-          release();
+          if (opened && !opened.closed) opened.once('close', release);
+          else release();
           callback(error ?? new Error('no socket'), null);
           return;
         }
         (socket as Socket).once('close', release);
         callback(null, socket);
-      });
+      }) as Socket | undefined;
     };
   }
 
