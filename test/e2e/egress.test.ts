@@ -1,10 +1,10 @@
 import type { LookupAddress } from 'node:dns';
 
 import type { Resolver } from '@porthole/host';
-import { PortholeError } from '@porthole/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { sandboxEntry, TestHost } from '../support/host-fixture.js';
+import { refusal } from '../support/refusal.js';
 import { Upstream } from '../support/upstream.js';
 
 /**
@@ -35,18 +35,6 @@ const REFUSED: [name: string, answer: LookupAddress, words: string][] = [
   ['loopback.example.test', v4('127.0.0.1'), 'loopback'],
 ];
 
-/** The whole error a call failed with, as the guest sees it. */
-async function refusal(promise: Promise<unknown>): Promise<Record<string, unknown>> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PortholeError);
-  const { code, field, limit, message } = error as PortholeError;
-  return { code, field, limit, message };
-}
 
 function denied(message: string, field = 'url'): Record<string, unknown> {
   return { code: 'POLICY_DENIED', field, limit: undefined, message };

@@ -7,6 +7,7 @@ import { portholeClientClass, PortholeError, type wire } from '@porthole/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { sandboxEntry, TestHost } from '../support/host-fixture.js';
+import { refusal } from '../support/refusal.js';
 import { Upstream } from '../support/upstream.js';
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -43,18 +44,6 @@ async function until(condition: () => boolean, ms: number, what: string): Promis
   if (!condition()) throw new Error(`${what} did not happen within ${ms} ms`);
 }
 
-/** The whole error a call failed with, as the guest sees it. */
-async function refusal(promise: Promise<unknown>): Promise<Record<string, unknown>> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PortholeError);
-  const { code, field, limit, message } = error as PortholeError;
-  return { code, field, limit, message };
-}
 
 function failure(code: string, message: string, field?: string, limit?: number): Record<string, unknown> {
   return { code, field, limit, message };
