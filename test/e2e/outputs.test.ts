@@ -42,6 +42,29 @@ describe('WriteOutput', () => {
     expect(await h.temporaries()).toEqual([]);
   });
 
+  it('has the host check the content hash when asked to', async () => {
+    const h = await start();
+    const stored = await h.client().writeOutput('checked.txt', 'hash me', { verifySha256: true });
+    expect(stored).toMatchObject({ size: 7, sha256: sha256('hash me') });
+  });
+
+  it('stores nothing when the stream ends without its end message', async () => {
+    const h = await start();
+    const { credentials } = await import('@grpc/grpc-js');
+    const { portholeClientClass, PortholeError } = await import('@porthole/shared');
+    const raw = new (portholeClientClass())(h.address(), credentials.createInsecure());
+    const error = await new Promise<unknown>((resolve) => {
+      const call = raw.writeOutput((e) => resolve(e));
+      call.write({ head: { name: 'cut.txt', contentType: '', idempotencyKey: '' } });
+      call.write({ chunk: Buffer.from('half of it') });
+      call.end();
+    });
+    raw.close();
+    expect(PortholeError.from(error)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'end', message: 'the stream ended without an end message; nothing was stored' });
+    expect(await h.outputNames()).toEqual([]);
+    expect(await h.temporaries()).toEqual([]);
+  });
+
   it('replaces an output of the same name atomically and counts it once', async () => {
     const h = await start(SMALL_QUOTAS);
     const client = h.client();
