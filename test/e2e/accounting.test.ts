@@ -26,6 +26,7 @@ describe('accounting and shared limits', () => {
         sandboxEntry('alpha', { fetch: { allow: [{ scheme: 'http', host: '127.0.0.1', port: api.port, methods: ['POST'] }] } }),
         sandboxEntry('beta'),
       ],
+      limits: { cpuAccounting: true },
     });
     await writeFile(join(h.artifacts(), 'a.bin'), Buffer.alloc(100_000, 1));
     const alpha = h.client('alpha');

@@ -192,10 +192,11 @@ export const hostLimitsSchema = z.strictObject({
   maxUpstreamConnections: z.number().int().min(1).max(100_000).default(512),
   /**
    * Charge each call the host CPU time of the callbacks run for it. It
-   * costs tens of microseconds per call; false turns it off (cpuMs is then
-   * 0 and cpuMsPerSecond budgets cannot be set).
+   * costs tens of microseconds per call, and more for fetches. Omitted: on
+   * when a sandbox has a cpuMsPerSecond budget, off otherwise (cpuMs is
+   * then 0). false with a budget is refused.
    */
-  cpuAccounting: z.boolean().default(true),
+  cpuAccounting: z.boolean().optional(),
 });
 export type HostLimits = z.infer<typeof hostLimitsSchema>;
 
@@ -220,7 +221,7 @@ export const hostConfigSchema = z.strictObject({
 }).superRefine((config, ctx) => {
   const seen = new Map<string, number>();
   config.sandboxes.forEach((sandbox, index) => {
-    if (!config.limits.cpuAccounting && sandbox.limits.cpuMsPerSecond !== undefined) {
+    if (config.limits.cpuAccounting === false && sandbox.limits.cpuMsPerSecond !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['sandboxes', index, 'limits', 'cpuMsPerSecond'],

@@ -47,6 +47,11 @@ export interface HostService {
   close(): Promise<void>;
 }
 
+// Metering costs every call; it is on when asked for or when a budget needs it.
+function meterCpu(config: HostConfig): boolean {
+  return config.limits.cpuAccounting ?? config.sandboxes.some((s) => s.limits.cpuMsPerSecond !== undefined);
+}
+
 /** Builds the host service for a config; nothing listens until listen(). */
 export function createHostService(options: HostServiceOptions): HostService {
   let config = options.config;
@@ -67,7 +72,7 @@ export function createHostService(options: HostServiceOptions): HostService {
       log,
       upstreamBudget,
       hostAdmission,
-      meterCpu: options.config.limits.cpuAccounting,
+      meterCpu: meterCpu(options.config),
       where: `sandboxes[${index}]`,
       ...(options.resolver ? { resolver: options.resolver } : {}),
       ...(options.egressGuard ? { egressGuard: options.egressGuard } : {}),
