@@ -42,6 +42,28 @@ describe('WriteOutput', () => {
     expect(await h.temporaries()).toEqual([]);
   });
 
+  it('surfaces a refusal of a streamed write as a rejection, whenever it arrives', async () => {
+    const h = await start();
+    const { createReadStream } = await import('node:fs');
+    const source = join(h.dir, 'source.bin');
+    await writeFile(source, Buffer.alloc(2 * 1024 * 1024, 7));
+    for (const name of ['a/b.txt', 'with space', 'CON']) {
+      const error = await h.client().writeOutput(name, createReadStream(source)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'head.name' });
+    }
+    expect(await h.outputNames()).toEqual([]);
+  });
+
+  it("reports data that cannot be read as the guest's own problem", async () => {
+    const h = await start();
+    const { createReadStream } = await import('node:fs');
+    const error = await h.client().writeOutput('ok.txt', createReadStream(join(h.dir, 'missing.bin'))).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'data' });
+    expect((error as Error).message).toMatch(/^the data to write could not be read: ENOENT/);
+    expect(await h.outputNames()).toEqual([]);
+    expect(await h.temporaries()).toEqual([]);
+  });
+
   it('has the host check the content hash when asked to', async () => {
     const h = await start();
     const stored = await h.client().writeOutput('checked.txt', 'hash me', { verifySha256: true });

@@ -246,6 +246,10 @@ export class Porthole {
       call = this.client.writeOutput((error, value) => (error || !value ? reject(PortholeError.from(error)) : resolve(value)));
     });
     const stream = call!;
+    // The host may answer (refuse) at any time, also while the data is
+    // still being read; the answer is awaited below, never left unhandled.
+    let answered = false;
+    reply.then(() => (answered = true), () => (answered = true));
     const abort = (): void => stream.cancel();
     options.signal?.addEventListener('abort', abort, { once: true });
 
@@ -259,19 +263,23 @@ export class Porthole {
       await send(stream, { head }, reply);
       const hash = options.verifySha256 ? createHash('sha256') : undefined;
       let size = 0;
-      for await (const chunk of toChunks(data)) {
+      for await (const chunk of readSource(toChunks(data))) {
+        if (answered) break;
         hash?.update(chunk);
         size += chunk.length;
         await send(stream, { chunk }, reply);
       }
+      if (answered) return toStored(await reply);
       // Only after this does the host store anything: a write cut short,
       // however it ends, leaves nothing behind.
       await send(stream, { end: { size, sha256: hash?.digest('hex') ?? '' } }, reply);
       stream.end();
-      const stored = await reply;
-      return { name: stored.name, size: stored.size, sha256: stored.sha256, replayed: stored.replayed };
+      return toStored(await reply);
     } catch (error) {
       stream.cancel();
+      if (error instanceof SourceError) {
+        throw new PortholeError('INVALID_ARGUMENT', `the data to write could not be read: ${error.message}`, { field: 'data', cause: error.cause });
+      }
       // The host's answer explains a failed send better than the send does.
       throw await reply.then(() => PortholeError.from(error), (replyError: unknown) => replyError);
     } finally {
@@ -288,6 +296,27 @@ export class Porthole {
 /** Connects to the host. Calls wait for the socket; nothing is sent yet. */
 export function connect(options: ConnectOptions = {}): Porthole {
   return new Porthole(options);
+}
+
+function toStored(reply: wire.WriteOutputResponseOut): StoredOutput {
+  return { name: reply.name, size: reply.size, sha256: reply.sha256, replayed: reply.replayed };
+}
+
+/** A failure reading the guest's own data, not the host's doing. */
+class SourceError extends Error {}
+
+async function* readSource(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      throw new SourceError((error as Error).message, { cause: error });
+    }
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 /** Writes one message, waiting for drain, and stops if the host already answered. */
