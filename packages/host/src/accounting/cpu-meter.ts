@@ -1,6 +1,6 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 
-/** What main-thread time spent running one call's code is charged to. */
+/** What the host CPU time used by one call's code is charged to. */
 export interface CpuAccount {
   /** Called after every slice with its length in milliseconds. */
   addCpu(ms: number): void;
@@ -11,12 +11,13 @@ export interface CpuAccount {
 const storage = new AsyncLocalStorage<CpuAccount>();
 let enabled = false;
 let depth = 0;
-let sliceStart = 0;
+let sliceStart: NodeJS.CpuUsage | undefined;
 let sliceAccount: CpuAccount | undefined;
 
 // Every callback the event loop runs on behalf of a call (a resumed await,
-// a stream event, a timer) is timed and charged to that call. On one thread
-// the wall time of a synchronous slice is the CPU time it used.
+// a stream event, a timer) is charged the CPU time the process used while
+// it ran. CPU time, not wall time: a host descheduled by a busy machine
+// must not bill its guests for the wait.
 function enable(): void {
   if (enabled) return;
   enabled = true;
@@ -24,12 +25,12 @@ function enable(): void {
     before() {
       if (depth++ !== 0) return;
       sliceAccount = storage.getStore();
-      if (sliceAccount) sliceStart = performance.now();
+      if (sliceAccount) sliceStart = process.cpuUsage();
     },
     after() {
       depth = Math.max(0, depth - 1);
       if (depth !== 0 || !sliceAccount) return;
-      sliceAccount.addCpu(performance.now() - sliceStart);
+      sliceAccount.addCpu(cpuMsSince(sliceStart));
       sliceAccount = undefined;
     },
   }).enable();
@@ -38,10 +39,16 @@ function enable(): void {
 /** Runs `fn` with its synchronous part and everything it schedules charged to `account`. */
 export function runMetered<T>(account: CpuAccount, fn: () => T): T {
   enable();
-  const start = performance.now();
+  const start = process.cpuUsage();
   try {
     return storage.run(account, fn);
   } finally {
-    account.addCpu(performance.now() - start);
+    account.addCpu(cpuMsSince(start));
   }
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage | undefined): number {
+  if (!start) return 0;
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
 }

@@ -9,7 +9,7 @@ export interface UsageSnapshot {
   bytesOut: number;
   /** Time upstream servers took to answer this sandbox's fetches. */
   upstreamMs: number;
-  /** Host main-thread time spent running this sandbox's calls. */
+  /** Host CPU time used while this sandbox's calls ran. */
   cpuMs: number;
 }
 

@@ -73,7 +73,7 @@ export class CallScope implements CpuAccount {
   }
 
   /**
-   * Charges a slice of main-thread time to this call, and to the sandbox's
+   * Charges a slice of host CPU time to this call, and to the sandbox's
    * CPU budget as it is spent, so calls admitted after it see the debt.
    * A call refused at admission did no work for the guest; charging it
    * would push the honest retry-after it was just given further away.

@@ -23,7 +23,7 @@ export interface AuditEntry {
   bytesOut: number;
   /** Time upstream servers took (fetches). */
   upstreamMs: number;
-  /** Host main-thread time spent running the call. */
+  /** Host CPU time used while the call's code ran. */
   cpuMs: number;
   durationMs: number;
 }
