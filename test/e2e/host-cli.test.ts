@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ describe('porthole-host check', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   beforeAll(async () => {
     dir = await tempDir('config');
+    await mkdir(join(dir.path, 'data'));
   });
   afterAll(() => dir.remove());
 
@@ -74,6 +75,14 @@ describe('porthole-host check', () => {
     ['two sandboxes on one socket', `${VALID}  - id: agent-2\n    listen: { udsPath: run/agent-1.vsock }\n`,
       'sandboxes[1].listen: socket "run/agent-1.vsock_52" is already used by sandboxes[0]'],
     ['YAML that does not parse', 'sandboxes: [\n', '(file): is not valid YAML or JSON'],
+    ['a host with a port', VALID.replace('host: api.example.test', 'host: "127.0.0.1:8080"'),
+      'sandboxes[0].fetch.allow[0].host: expected a hostname, "*.domain" or an IP address, without scheme, port or path'],
+    ['a missing required size', VALID.replace('maxBytes: 1GiB, ', ''),
+      'sandboxes[0].outputs.maxBytes: is required: a size in bytes such as 1048576 or "1MiB"'],
+    ['an artifacts folder that does not exist', VALID.replace('artifacts: data', 'artifacts: no-such-folder'),
+      'sandboxes[0].artifacts: folder'],
+    ['an audit log in a folder that does not exist', VALID.replace('path: audit.jsonl', 'path: nowhere/audit.jsonl'),
+      'audit.path: folder'],
   ])('refuses %s, naming the field', async (_what, text, issue) => {
     const result = await check('bad.yaml', text);
     expect(result.status).toBe(1);

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { z } from 'zod';
 
 import { MAX_REDIRECTS } from './limits.js';
@@ -17,7 +19,11 @@ const SIZE_UNITS: Readonly<Record<string, number>> = {
 const MAX_SIZE = 2 ** 50;
 
 /** Bytes, as a whole number or a string like `512KiB`, `10MB`, `1GiB`. */
-export const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+export const sizeSchema = z.union([z.number(), z.string()], {
+  error: (issue) => (issue.input === undefined
+    ? 'is required: a size in bytes such as 1048576 or "1MiB"'
+    : `expected a size in bytes such as 1048576 or "1MiB", got ${JSON.stringify(issue.input)}`),
+}).transform((value, ctx) => {
   const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value) : null;
   const unit = match ? SIZE_UNITS[match[2] ?? ''] : 1;
   const bytes = typeof value === 'number' ? value : match && unit ? Number(match[1]) * unit : Number.NaN;
@@ -36,8 +42,12 @@ const positiveSize = sizeSchema.refine((bytes) => bytes > 0, 'must be more than 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-const hostname = z.string().regex(
-  /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/,
+const HOSTNAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+// A hostname, "*.domain", or an IP address (IPv6 with or without brackets).
+// "127.0.0.1:8080" is neither: the port has its own field.
+const hostname = z.string().refine(
+  (h) => HOSTNAME.test(h) || isIP(h.replace(/^\[(.*)\]$/, '$1')) !== 0,
   'expected a hostname, "*.domain" or an IP address, without scheme, port or path',
 );
 

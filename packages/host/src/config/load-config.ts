@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { validateHostConfig, type ConfigIssue, type HostConfig } from '@porthole/shared';
@@ -33,7 +33,29 @@ export async function loadConfig(file: string): Promise<HostConfig> {
 
   const result = validateHostConfig(raw);
   if (!result.ok) throw new ConfigError(file, result.issues);
-  return resolvePaths(result.config, dirname(resolve(file)));
+  const config = resolvePaths(result.config, dirname(resolve(file)));
+  const missing = await missingFolders(config);
+  if (missing.length > 0) throw new ConfigError(file, missing);
+  return config;
+}
+
+/**
+ * Folders the host reads from or writes into but does not create: the
+ * artifacts folders and the audit log's folder. Outputs folders and the
+ * socket folders are created when missing.
+ */
+async function missingFolders(config: HostConfig): Promise<ConfigIssue[]> {
+  const wanted: [string, string][] = [['audit.path', dirname(config.audit.path)]];
+  config.sandboxes.forEach((s, index) => {
+    if (s.artifacts !== undefined) wanted.push([`sandboxes[${index}].artifacts`, s.artifacts]);
+  });
+  const issues: ConfigIssue[] = [];
+  for (const [path, folder] of wanted) {
+    const info = await stat(folder).catch((error: NodeJS.ErrnoException) => error.code ?? 'error');
+    if (typeof info === 'string') issues.push({ path, message: `folder ${folder} cannot be used (${info})` });
+    else if (!info.isDirectory()) issues.push({ path, message: `${folder} is not a folder` });
+  }
+  return issues;
 }
 
 /** A copy of the config with every path made absolute against `base`. */
