@@ -110,9 +110,9 @@ describe('the porthole CLI', () => {
     expect(result.stderr).toMatch(/^porthole: UNAVAILABLE: /);
   });
 
-  it('exits 13 without an address, naming the variable', async () => {
+  it('exits 2 without an address, naming the variable', async () => {
     expect(await porthole(['ls'])).toEqual({
-      code: 13, stdout: '', stderr: 'porthole: INVALID_ARGUMENT [address]: no address: pass { address } or set PORTHOLE_ADDRESS=unix:PATH\n',
+      code: 2, stdout: '', stderr: 'porthole: INVALID_ARGUMENT [address]: no address: pass { address } or set PORTHOLE_ADDRESS=unix:PATH\n',
     });
   });
 

@@ -22,7 +22,8 @@ const USAGE = `usage: porthole [--address ADDR] COMMAND ...
 
 ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT), or
 vsock:2:52 inside a VM when that is unset. Results go to stdout,
-errors to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage, 3 fetch -f got
+errors to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage (a bad command
+line or address), 3 fetch -f got
 an HTTP error status, and one per refusal reason:
 ${Object.entries(REASON_EXIT_CODE).map(([r, c]) => `  ${c} ${r}`).join('\n')}`;
 
@@ -66,6 +67,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     const field = failure.field ? ` [${failure.field}]` : '';
     const retry = failure.retryAfterMs === undefined ? '' : ` (retry after ${failure.retryAfterMs} ms)`;
     io.stderr.write(`porthole: ${failure.code}${field}: ${failure.message}${retry}\n`);
+    // A missing or malformed address is the caller's setup, not a refusal.
+    if (failure.code === 'INVALID_ARGUMENT' && failure.field === 'address') return EXIT_USAGE;
     return REASON_EXIT_CODE[failure.code];
   } finally {
     client?.close();
