@@ -4,7 +4,8 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface OutputHead {
   /**
-   * [A-Za-z0-9._-], 1 to 128 characters, no leading dot.
+   * [A-Za-z0-9._-], 1 to 128 characters, no leading dot. A write to the
+   * name of a stored output replaces it, atomically.
    */
   'name'?: (string);
   /**
@@ -22,7 +23,8 @@ export interface OutputHead {
 
 export interface OutputHead__Output {
   /**
-   * [A-Za-z0-9._-], 1 to 128 characters, no leading dot.
+   * [A-Za-z0-9._-], 1 to 128 characters, no leading dot. A write to the
+   * name of a stored output replaces it, atomically.
    */
   'name': (string);
   /**
