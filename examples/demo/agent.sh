@@ -4,7 +4,7 @@
 set -eu
 say() { echo "shell-agent: $*"; }
 
-say "artifacts: $(porthole ls | tr '\t\n' ' ,')"
+say "artifacts: $(porthole ls | awk -F'\t' '{ printf "%s%s (%s bytes)", (NR > 1 ? ", " : ""), $1, $2 }')"
 
 # A slice of the data set: the header line and the first rows.
 porthole read sensors.csv --offset 0 --length 200 | head -n 3 > "$WORK/head.csv"

@@ -136,6 +136,14 @@ describe('FetchUrl hardening', () => {
   });
 
   describe('response bounds', () => {
+    it("refuses a request body past the host's limit with that limit, even past gRPC's message size", async () => {
+      const api = await upstream({ '/in': (_req, res) => res.end('ok') });
+      const h = await host({ allow: [{ scheme: 'http', host: '127.0.0.1', port: api.port, methods: ['POST'] }] });
+      const error = await h.client().fetch(`${api.origin}/in`, { method: 'POST', body: Buffer.alloc(3 * 1024 * 1024) }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'TOO_LARGE', field: 'body', limit: 1024 * 1024, message: 'request body is 3145728 bytes, the limit is 1048576' });
+      expect(api.requests).toHaveLength(0);
+    });
+
     it('decodes a gzip body for the guest and drops the encoding headers', async () => {
       const text = 'hello '.repeat(1000);
       const api = await upstream({ '/z': (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(text)) });

@@ -95,6 +95,9 @@ export interface StoredOutput {
   replayed: boolean;
 }
 
+// Bodies up to this size go without asking the host's limit first.
+const SMALL_BODY_BYTES = 1024 * 1024;
+
 // Host-to-guest streams carry most of the bytes; a larger window than
 // HTTP/2's 64 KiB default keeps them from stalling on round trips.
 const FLOW_CONTROL_WINDOW = 4 * 1024 * 1024;
@@ -146,6 +149,14 @@ export class Porthole {
       body: bodyBytes(init.body),
       timeoutMs: init.timeoutMs ?? 0,
     };
+    // A body past what one message may carry would be refused by gRPC itself
+    // with a transport error; the host's own limit says more.
+    if (request.body.length > SMALL_BODY_BYTES) {
+      const limit = (await this.hello()).limits?.maxRequestBodyBytes ?? 0;
+      if (request.body.length > limit) {
+        throw new PortholeError('TOO_LARGE', `request body is ${request.body.length} bytes, the limit is ${limit}`, { field: 'body', limit });
+      }
+    }
     const start = () => openServerStream(this.client.fetchUrl(request), 'head', init.signal);
     // Only a GET or HEAD whose head has not arrived may be sent again: the
     // upstream may have acted on anything else.
