@@ -80,6 +80,27 @@ describe('the gRPC server under hostile peers', () => {
     await stillServes(h);
   });
 
+  it('closes a guest connection that makes no call for idleConnectionMs', async () => {
+    const h = await start({ idleConnectionMs: 300, keepaliveMs: 3_600_000 });
+    const peer = await RawH2.open(socketOf(h));
+    // A peer that connects and never calls (pings are off for this test).
+    const started = performance.now();
+    await Promise.race([peer.closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    expect(peer.isClosed).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    await stillServes(h);
+  });
+
+  it('closes a guest connection that stops answering keepalive pings', async () => {
+    const h = await start({ keepaliveMs: 300 });
+    // RawH2 never answers the host's PING frames.
+    const peer = await RawH2.open(socketOf(h));
+    await Promise.race([peer.closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    expect(peer.isClosed).toBe(true);
+    expect(peer.bytesReceived).toBeGreaterThan(0);
+    await stillServes(h);
+  });
+
   it('refuses connections past the sandbox limit, and serves again when one closes', async () => {
     const h = await start({ maxConnections: 2 });
     const held = [await RawH2.open(socketOf(h)), await RawH2.open(socketOf(h))];

@@ -156,6 +156,13 @@ export const limitsSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(1024).default(8),
   /** A guest that reads nothing of a stream for this long loses the call. */
   stallTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** A guest connection with no call for this long is closed. */
+  idleConnectionMs: z.number().int().min(100).max(86_400_000).default(15 * 60_000),
+  /**
+   * The host pings a quiet guest connection this often and closes it when
+   * a ping goes unanswered for a third of that (at least 100 ms).
+   */
+  keepaliveMs: z.number().int().min(100).max(3_600_000).default(60_000),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 

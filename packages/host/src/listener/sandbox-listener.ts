@@ -22,11 +22,7 @@ const MAX_STREAMS_PER_CONNECTION = 128;
 // slow reader. Past it the session refuses new streams.
 const MAX_SESSION_MEMORY_MB = 32;
 
-// The host pings a quiet guest connection this often and closes it when
-// the ping goes unanswered; an idle one is closed after IDLE_MS.
-const KEEPALIVE_MS = 60_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
-const IDLE_MS = 15 * 60_000;
+
 
 /**
  * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
@@ -44,14 +40,15 @@ export class SandboxListener {
 
   constructor(sandbox: Sandbox, readonly path: string | undefined) {
     this.current = sandbox;
+    const { limits } = sandbox.config;
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': receiveLimit(sandbox),
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
       'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
-      'grpc.keepalive_time_ms': KEEPALIVE_MS,
-      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-      'grpc.max_connection_idle_ms': IDLE_MS,
+      'grpc.keepalive_time_ms': limits.keepaliveMs,
+      'grpc.keepalive_timeout_ms': Math.max(100, Math.round(limits.keepaliveMs / 3)),
+      'grpc.max_connection_idle_ms': limits.idleConnectionMs,
       'grpc.enable_channelz': 0,
     });
     this.grpcServer.addService(portholeService(), sandboxHandlers(() => this.current) as unknown as grpc.UntypedServiceImplementation);
@@ -83,7 +80,9 @@ export class SandboxListener {
 
   /** Whether `next` can be served by this listener without a restart. */
   canServe(next: Sandbox, path: string | undefined): boolean {
-    return path === this.path && receiveLimit(next) === receiveLimit(this.current);
+    const [a, b] = [next.config.limits, this.current.config.limits];
+    return path === this.path && receiveLimit(next) === receiveLimit(this.current) &&
+      a.keepaliveMs === b.keepaliveMs && a.idleConnectionMs === b.idleConnectionMs;
   }
 
   get connectionCount(): number {
