@@ -48,20 +48,27 @@ function serve<C extends Call, R>(
   const sandbox = current();
   const scope = sandbox.scope(action);
   (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
-  const body = (): Promise<void> => Promise.resolve()
-    .then(() => {
+  const succeed = (result: R): void => {
+    scope.succeed();
+    done(result);
+  };
+  const fail = (error: unknown): void => failed(scope.fail(error));
+  // An action that answers without I/O (Hello) is answered in this turn:
+  // no promise hop between the request and the reply.
+  const body = (): void => {
+    let result: R | Promise<R>;
+    try {
       scope.admit();
-      return run(sandbox, scope, call);
-    })
-    .then(
-      (result) => {
-        scope.succeed();
-        done(result);
-      },
-      (error: unknown) => failed(scope.fail(error)),
-    );
-  if (sandbox.meterCpu) void runMetered(scope, body);
-  else void body();
+      result = run(sandbox, scope, call);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(succeed, fail);
+    else succeed(result);
+  };
+  if (sandbox.meterCpu) runMetered(scope, body);
+  else body();
 }
 
 /** A handler answered by one message: unary and client-streaming calls. */
