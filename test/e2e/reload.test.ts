@@ -72,6 +72,18 @@ describe('policy reload', () => {
     expect((await h.client().hello()).actions).toEqual(['LIST_ARTIFACTS', 'READ_ARTIFACT', 'WRITE_OUTPUT']);
   });
 
+  it('leaves the quotas as they were when a reload fails', async () => {
+    const quotas = { dir: 'alpha/outputs', maxBytes: 1000, maxFiles: 10, maxFileBytes: 1000 };
+    const h = await start([sandboxEntry('alpha', { outputs: quotas })]);
+    await h.client().writeOutput('a.txt', 'a'.repeat(600));
+    await expect(h.reload([sandboxEntry('alpha', {
+      outputs: { ...quotas, maxBytes: 5000 },
+      fetch: { allow: [{ scheme: 'https', host: 'api.example.test', inject: [{ header: 'x-key', from: { env: 'PORTHOLE_TEST_UNSET' } }] }] },
+    })])).rejects.toThrow('environment variable PORTHOLE_TEST_UNSET is not set');
+    const error = await h.client().writeOutput('b.txt', 'b'.repeat(500)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', message: "outputs would exceed the sandbox's 1000-byte quota (600 bytes stored)" });
+  });
+
   it('reloads on SIGHUP, and keeps the old policy when the new file is invalid', async () => {
     const dir = await tempDir('sighup');
     cleanups.push(dir.remove);

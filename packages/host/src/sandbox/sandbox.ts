@@ -40,8 +40,9 @@ export class Sandbox {
   readonly outputs: OutputStore | undefined;
   readonly allowList: FetchAllowList | undefined;
   readonly upstream: UpstreamPool;
-  readonly upstreamBudget: ConnectionBudget;
   readonly log: Logger;
+  /** The outputs store of the policy this one replaces, kept for its folder. */
+  private readonly outputsReused: boolean;
 
   /**
    * @param previous the same sandbox under the policy being replaced by a
@@ -55,14 +56,12 @@ export class Sandbox {
     this.artifacts = config.artifacts === undefined ? undefined : new ArtifactStore(config.artifacts);
     this.usage = previous?.usage ?? new SandboxUsage();
     const kept = previous?.outputs;
-    this.outputs = config.outputs && (kept?.policy.dir === config.outputs.dir ? kept.reconfigure(config.outputs) : new OutputStore(config.outputs));
-    this.outputsReused = this.outputs !== undefined && this.outputs === kept;
+    this.outputsReused = config.outputs !== undefined && kept?.policy.dir === config.outputs.dir;
+    this.outputs = config.outputs && (this.outputsReused ? kept : new OutputStore(config.outputs));
     this.allowList = config.fetch && new FetchAllowList(config.fetch);
-    this.upstreamBudget = new ConnectionBudget(config.fetch?.maxConnections ?? 0, `sandbox ${config.id}`, deps.upstreamBudget);
-    this.upstream = new UpstreamPool(this.upstreamBudget, deps.resolver, deps.egressGuard);
+    const budget = new ConnectionBudget(config.fetch?.maxConnections ?? 0, `sandbox ${config.id}`, deps.upstreamBudget);
+    this.upstream = new UpstreamPool(budget, deps.resolver, deps.egressGuard);
   }
-
-  private readonly outputsReused: boolean;
 
   /** Whether calls are charged their host CPU time. */
   get meterCpu(): boolean {
@@ -72,6 +71,15 @@ export class Sandbox {
   async open(): Promise<void> {
     await this.allowList?.loadSecrets(`${this.deps.where}.fetch`);
     if (!this.outputsReused) await this.outputs?.open();
+  }
+
+  /**
+   * Puts this policy in force. Called when it replaces another by a reload,
+   * after every new policy opened: a reload that fails leaves the quotas of
+   * a kept outputs store as they were.
+   */
+  activate(): void {
+    if (this.outputsReused && this.config.outputs) this.outputs?.reconfigure(this.config.outputs);
   }
 
   scope(action: ActionName): CallScope {

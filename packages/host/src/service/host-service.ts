@@ -140,6 +140,7 @@ export function createHostService(options: HostServiceOptions): HostService {
         throw error;
       }
 
+      for (const sandbox of built) sandbox.activate();
       const summary: ReloadSummary = { added: [], removed: [], updated: [], needsRestart: [] };
       if (next.audit.path !== config.audit.path) summary.needsRestart.push('audit.path');
       if (JSON.stringify(next.vsock) !== JSON.stringify(config.vsock)) summary.needsRestart.push('vsock');
