@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../log/logger.js';
-import { SerialQueue } from '../outputs/serial-queue.js';
+import { SerialQueue } from '../serial-queue.js';
 import { createHostService, type HostService } from '../service/host-service.js';
 
 const USAGE = `usage: porthole-host serve --config FILE

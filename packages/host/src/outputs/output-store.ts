@@ -10,7 +10,7 @@ import {
   type OutputsPolicy,
 } from '@porthole/shared';
 
-import { SerialQueue } from './serial-queue.js';
+import { SerialQueue } from '../serial-queue.js';
 
 /** Mode of every output file, whatever the guest or the umask would say. */
 export const OUTPUT_FILE_MODE = 0o640;
