@@ -117,14 +117,28 @@ describe('the porthole CLI', () => {
   });
 
   it.each([
-    [[], 'usage: porthole'],
-    [['frobnicate'], 'unknown command "frobnicate"'],
-    [['read'], 'expected 1 argument(s), got 0'],
+    [[], 'usage: porthole [--address ADDR] COMMAND ...'],
+    [['frobnicate'], 'porthole: unknown command "frobnicate"\ncommands: hello, ls, read, write, fetch\n'],
+    [['read'], 'porthole: read: missing NAME\nusage: porthole [--address ADDR] read NAME [-o FILE] [--offset N] [--length N]\n'],
+    [['read', 'a', 'b'], 'porthole: read: unexpected argument "b"\n'],
+    [['ls', '--bogus'], 'porthole: ls: unknown option "--bogus"\nusage: porthole [--address ADDR] ls [--json]\n'],
     [['read', 'a', '--offset=1e3'], '--offset "1e3": expected a whole number of bytes'],
     [['fetch', 'http://x/', '-H', 'no-colon'], `-H "no-colon": expected 'Name: value'`],
   ])('exits 2 on usage error %j', async (args, message) => {
     const result = await porthole(args, { address });
     expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
     expect(result.stderr).toContain(message);
+    // A usage error shows the one command's synopsis, not the whole help.
+    if (args.length > 0) expect(result.stderr).not.toContain('Exit codes');
+  });
+
+  it('prints one command\'s usage for COMMAND --help, and exits 0', async () => {
+    const result = await porthole(['write', '--help'], { address });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'usage: porthole [--address ADDR] write NAME [FILE|-] [--content-type T] [--key K]\n  store an output from FILE or stdin\n',
+      stderr: '',
+    });
   });
 });

@@ -9,28 +9,37 @@ import { PortholeError, REASON_EXIT_CODE } from '@porthole/shared';
 
 import { connect, type Porthole } from '../client.js';
 
+// Each command's synopsis and what it does; the help lists them in order.
+const SYNOPSES: Record<string, [synopsis: string, what: string]> = {
+  hello: ['hello', "the host's handshake answer, as JSON"],
+  ls: ['ls [--json]', 'list artifacts: name, size'],
+  read: ['read NAME [-o FILE] [--offset N] [--length N]', "an artifact's bytes to stdout or FILE"],
+  write: ['write NAME [FILE|-] [--content-type T] [--key K]', 'store an output from FILE or stdin'],
+  fetch: ["fetch URL [-X METHOD] [-H 'K: V']... [-d DATA|@FILE|@-] [-o FILE] [-i] [-f]", 'an HTTP exchange through the host'],
+};
+
 const USAGE = `usage: porthole [--address ADDR] COMMAND ...
 
-  hello                          the host's handshake answer, as JSON
-  ls [--json]                    list artifacts: name, size
-  read NAME [-o FILE] [--offset N] [--length N]
-                                 an artifact's bytes to stdout or FILE
-  write NAME [FILE|-] [--content-type T] [--key K]
-                                 store an output from FILE or stdin
-  fetch URL [-X METHOD] [-H 'K: V']... [-d DATA|@FILE|@-] [-o FILE] [-i] [-f]
-                                 an HTTP exchange through the host
+${Object.values(SYNOPSES).map(([synopsis, what]) => `  ${synopsis}\n      ${what}`).join('\n')}
 
 ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT), or
-vsock:2:52 inside a VM when that is unset. Results go to stdout,
-errors to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage (a bad command
-line or address), 3 fetch -f got
-an HTTP error status, and one per refusal reason:
+vsock:2:52 inside a VM when that is unset. Results go to stdout, errors
+to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage (a bad command line
+or address), 3 fetch -f got an HTTP error status, and one per refusal
+reason:
 ${Object.entries(REASON_EXIT_CODE).map(([r, c]) => `  ${c} ${r}`).join('\n')}`;
 
 const EXIT_USAGE = 2;
 const EXIT_HTTP_ERROR = 3;
 
 class UsageError extends Error {}
+
+/** The short form a usage error ends with: the one command, or the list. */
+function shortUsage(command: string | undefined): string {
+  const known = command === undefined ? undefined : SYNOPSES[command];
+  const line = known ? `usage: porthole [--address ADDR] ${known[0]}` : `commands: ${Object.keys(SYNOPSES).join(', ')}`;
+  return `${line}\n'porthole --help' explains every command, the address and the exit codes`;
+}
 
 type Io = { stdin: Readable; stdout: Writable; stderr: Writable };
 
@@ -49,9 +58,15 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     return command ? 0 : EXIT_USAGE;
   }
 
+  const run = COMMANDS[command];
+  if (run && (commandArgs.includes('-h') || commandArgs.includes('--help'))) {
+    const [synopsis, what] = SYNOPSES[command]!;
+    io.stdout.write(`usage: porthole [--address ADDR] ${synopsis}\n  ${what}\n`);
+    return 0;
+  }
+
   let client: Porthole | undefined;
   try {
-    const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     client = connect(address === undefined ? {} : { address });
     return await run(client, commandArgs, io);
@@ -60,7 +75,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     // has what it wanted, as with any Unix tool.
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
     if (error instanceof UsageError || isParseError(error)) {
-      io.stderr.write(`porthole: ${(error as Error).message}\n${USAGE}\n`);
+      const known = run ? `${command}: ` : '';
+      io.stderr.write(`porthole: ${known}${usageProblem(error as Error)}\n${shortUsage(run ? command : undefined)}\n`);
       return EXIT_USAGE;
     }
     const failure = PortholeError.from(error);
@@ -79,13 +95,13 @@ type Command = (client: Porthole, args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   async hello(client, args, io) {
-    parse(args, {}, 0);
+    parse(args, {}, []);
     io.stdout.write(`${JSON.stringify(await client.hello(), null, 2)}\n`);
     return 0;
   },
 
   async ls(client, args, io) {
-    const { values } = parse(args, { json: { type: 'boolean' } }, 0);
+    const { values } = parse(args, { json: { type: 'boolean' } }, []);
     const artifacts = await client.listArtifacts();
     io.stdout.write(values.json
       ? `${JSON.stringify(artifacts)}\n`
@@ -98,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
       output: { type: 'string', short: 'o' },
       offset: { type: 'string' },
       length: { type: 'string' },
-    }, 1);
+    }, ['NAME']);
     const range: { offset?: number; length?: number } = {};
     if (values.offset !== undefined) range.offset = wholeNumber('--offset', values.offset);
     if (values.length !== undefined) range.length = wholeNumber('--length', values.length);
@@ -111,7 +127,7 @@ const COMMANDS: Record<string, Command> = {
     const { values, positionals } = parse(args, {
       'content-type': { type: 'string' },
       key: { type: 'string' },
-    }, 1, 2);
+    }, ['NAME'], ['FILE']);
     const source = positionals[1] ?? '-';
     const data = source === '-' ? io.stdin : createReadStream(source);
     const stored = await client.writeOutput(positionals[0]!, data as AsyncIterable<Uint8Array>, {
@@ -130,7 +146,7 @@ const COMMANDS: Record<string, Command> = {
       output: { type: 'string', short: 'o' },
       include: { type: 'boolean', short: 'i' },
       fail: { type: 'boolean', short: 'f' },
-    }, 1);
+    }, ['URL']);
     const headers = (values.header ?? []).map((line): [string, string] => {
       const colon = line.indexOf(':');
       if (colon <= 0) throw new UsageError(`-H ${JSON.stringify(line)}: expected 'Name: value'`);
@@ -159,11 +175,13 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, min: number, max = min) {
+/** Parses flags; `needed` and `optional` name the positional arguments. */
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, needed: string[], optional: string[] = []) {
   const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-  if (parsed.positionals.length < min || parsed.positionals.length > max) {
-    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`);
-  }
+  const count = parsed.positionals.length;
+  if (count < needed.length) throw new UsageError(`missing ${needed.slice(count).join(' ')}`);
+  const extra = parsed.positionals.slice(needed.length + optional.length);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   return parsed;
 }
 
@@ -197,6 +215,13 @@ function destination(file: string | undefined, io: Io): Writable {
   stdout.once('error', fail);
   out.once('close', () => stdout.off('error', fail));
   return out;
+}
+
+// node:util's message for an unknown option goes on to explain `--`, which
+// is about positionals, not the typo the user made.
+function usageProblem(error: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
+  return unknown ? `unknown option ${JSON.stringify(unknown[1])}` : error.message;
 }
 
 function isParseError(error: unknown): boolean {
