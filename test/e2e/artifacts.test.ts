@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,5 +104,18 @@ describe('ListArtifacts and ReadArtifact', () => {
     }
     expect(entry).toMatchObject({ decision: 'failed', reason: 'UNAVAILABLE', message: 'the guest cancelled the call' });
     expect(entry!.bytes).toBeLessThan(big.length / 2);
+  });
+  it('fails a read whose artifact shrinks under it, instead of serving short', async () => {
+    await writeFile(join(host.artifacts(), 'shrinks.bin'), Buffer.alloc(32 * 1024 * 1024, 9));
+    const stream = await host.client().readArtifact('shrinks.bin');
+    let got = 0;
+    const error = await (async () => {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (got === 0) await truncate(join(host.artifacts(), 'shrinks.bin'), 1024 * 1024);
+        got += chunk.length;
+      }
+    })().then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', message: 'artifact "shrinks.bin" shrank while it was read' });
+    expect(got).toBeLessThan(32 * 1024 * 1024);
   });
 });
