@@ -83,8 +83,11 @@ export class CallScope implements CpuAccount {
     if (this.release) this.deps.admission.chargeCpu(ms);
   }
 
-  /** Sends one stream message, waiting while the guest's buffer is full. */
-  send(call: Writable, message: unknown, signal: AbortSignal = this.signal): Promise<void> {
+  /**
+   * Sends one stream message; returns a promise only when the guest's
+   * buffer is full, which settles once the guest reads.
+   */
+  send(call: Writable, message: unknown, signal: AbortSignal = this.signal): Promise<void> | undefined {
     return sendMessage(call, message, signal, this.deps.stallMs);
   }
 
