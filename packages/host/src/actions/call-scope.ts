@@ -7,6 +7,7 @@ import type { CpuAccount } from '../accounting/cpu-meter.js';
 import type { SandboxUsage } from '../accounting/sandbox-usage.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CallAdmission, Direction } from '../limits/call-admission.js';
+import type { BulkStream, EndTurn, SendShare } from '../limits/send-share.js';
 import { sendMessage } from './send-message.js';
 
 export type ActionName = 'Hello' | 'FetchUrl' | 'ListArtifacts' | 'ReadArtifact' | 'WriteOutput';
@@ -19,6 +20,8 @@ export interface ScopeDeps {
   log: Logger;
   /** How long a guest may leave a stream unread. */
   stallMs: number;
+  /** The host's bulk sends, shared by sandbox. */
+  sendShare?: SendShare;
 }
 
 // Reasons that mean the guest asked for something it may not have; the
@@ -43,6 +46,7 @@ export class CallScope implements CpuAccount {
   // Made on first use: most calls never read the signal, and aborting one
   // at the end of every call costs an AbortError with its stack trace.
   private controller: AbortController | undefined;
+  private bulk: BulkStream | undefined;
 
   constructor(
     private readonly deps: ScopeDeps,
@@ -61,6 +65,7 @@ export class CallScope implements CpuAccount {
   /** Throws RATE_LIMITED when the sandbox is over its rate or concurrency. */
   admit(): void {
     this.release = this.deps.admission.admit();
+    this.deps.sendShare?.noteCall(this.deps.sandbox);
   }
 
   cancel(): void {
@@ -89,6 +94,17 @@ export class CallScope implements CpuAccount {
    */
   send(call: Writable, message: unknown, signal: AbortSignal = this.signal): Promise<void> | undefined {
     return sendMessage(call, message, signal, this.deps.stallMs);
+  }
+
+  /**
+   * Waits for the sandbox's turn to do one step of bulk work, such as
+   * reading a block to send (see SendShare); the returned function ends it.
+   */
+  bulkTurn(): EndTurn | Promise<EndTurn> {
+    const share = this.deps.sendShare;
+    if (!share || this.finished) return noTurn;
+    this.bulk ??= share.open(this.deps.sandbox);
+    return this.bulk.turn(this.signal);
   }
 
   /** Moves `count` payload bytes under the sandbox's byte rate for `direction`. */
@@ -126,6 +142,7 @@ export class CallScope implements CpuAccount {
     this.finished = true;
     this.release?.();
     this.controller?.abort();
+    this.bulk?.close();
     const cost = {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
@@ -147,6 +164,8 @@ export class CallScope implements CpuAccount {
     });
   }
 }
+
+function noTurn(): void {}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

@@ -1,14 +1,8 @@
 import { MAX_CHUNK_BYTES, PortholeError, type wire } from '@porthole/shared';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 
-import { BlockReader } from '../artifacts/block-reader.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallScope } from './call-scope.js';
-
-// Files are read in blocks of several chunks, one block ahead of the
-// network (see BlockReader): a quarter of the thread-pool round trips,
-// for at most two blocks (512 KiB) held per call.
-const READ_BLOCK_BYTES = 4 * MAX_CHUNK_BYTES;
 
 type ReadCall = ServerWritableStream<wire.ReadArtifactRequest, wire.ReadArtifactResponse>;
 
@@ -30,17 +24,24 @@ export async function readArtifact(sandbox: Sandbox, scope: CallScope, call: Rea
     const sha256 = await artifact.sha256();
     await scope.send(call, { head: { name, size, sha256, offset, length } });
 
-    const reader = new BlockReader(artifact.handle, offset, offset + length, READ_BLOCK_BYTES, name);
-    try {
-      for (let block = await reader.read(); block; block = await reader.read()) {
-        for (let at = 0; at < block.length; at += MAX_CHUNK_BYTES) {
-          const chunk = block.subarray(at, at + MAX_CHUNK_BYTES);
-          await scope.pace(chunk.length, 'out');
-          await scope.send(call, { chunk });
+    for (let position = offset, end = offset + length; position < end;) {
+      // The turn covers the work of one chunk, not the wait for the guest
+      // to read it: a stalled stream does not hold its sandbox's others.
+      const endTurn = await scope.bulkTurn();
+      let sent: Promise<void> | undefined;
+      try {
+        const chunk = Buffer.allocUnsafe(Math.min(MAX_CHUNK_BYTES, end - position));
+        const { bytesRead } = await artifact.handle.read(chunk, 0, chunk.length, position);
+        if (bytesRead === 0) {
+          throw new PortholeError('UNAVAILABLE', `artifact ${JSON.stringify(name)} shrank while it was read`);
         }
+        position += bytesRead;
+        await scope.pace(bytesRead, 'out');
+        sent = scope.send(call, { chunk: chunk.subarray(0, bytesRead) });
+      } finally {
+        endTurn();
       }
-    } finally {
-      await reader.settle();
+      await sent;
     }
   } finally {
     await artifact.handle.close();

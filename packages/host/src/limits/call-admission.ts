@@ -15,7 +15,27 @@ const BYTE_BURST_SECONDS = 0.25;
 // refuse the next.
 const CPU_BURST_SECONDS = 1;
 
+// A sandbox refused more calls than its burst, and then more than its
+// request rate, has its new calls held back for the time that allowance
+// takes to half refill, within these bounds: long enough that its held
+// calls meet refilled tokens instead of more refusals, short enough that
+// a held call still ends soon.
+const HOLD_MIN_MS = 50;
+const HOLD_MAX_MS = 1_000;
+
 export type Direction = 'in' | 'out';
+
+export interface AdmissionDeps {
+  /** The sandbox's id, for the host's fair share. */
+  sandbox?: string;
+  /** The host's cap on calls in progress, shared by every sandbox. */
+  host?: HostAdmission;
+  /**
+   * Holds back the sandbox's new calls for `ms`; asked when the sandbox is
+   * refused faster than its refusal allowance.
+   */
+  hold?: (ms: number) => void;
+}
 
 /**
  * Admits a sandbox's calls under its request rate, concurrency and CPU
@@ -27,10 +47,16 @@ export class CallAdmission {
   private readonly bytes: Record<Direction, TokenBucket>;
   private readonly cpu: TokenBucket | undefined;
   private readonly maxConcurrent: number;
+  // Refusals cost the host a gRPC call each, as much as a Hello: a sandbox
+  // may be refused as often as it may call, and is held back past that.
+  private readonly refusals: TokenBucket;
+  private readonly holdMs: number;
   private inFlight = 0;
 
-  constructor(limits: Limits, private readonly sandbox = '', private readonly host?: HostAdmission) {
+  constructor(limits: Limits, private readonly deps: AdmissionDeps = {}) {
     this.requests = new TokenBucket(limits.requestsPerSecond, limits.burst);
+    this.refusals = new TokenBucket(limits.requestsPerSecond, limits.burst);
+    this.holdMs = Math.min(HOLD_MAX_MS, Math.max(HOLD_MIN_MS, Math.ceil((limits.burst / 2 / limits.requestsPerSecond) * 1000)));
     this.bytes = {
       in: byteBucket(limits.bytesInPerSecond ?? limits.bytesPerSecond),
       out: byteBucket(limits.bytesOutPerSecond ?? limits.bytesPerSecond),
@@ -50,6 +76,15 @@ export class CallAdmission {
    * the call's concurrency slots; calling it twice releases once.
    */
   admit(): () => void {
+    try {
+      return this.take();
+    } catch (error) {
+      if (!this.refusals.take().ok) this.deps.hold?.(this.holdMs);
+      throw error;
+    }
+  }
+
+  private take(): () => void {
     if (this.inFlight >= this.maxConcurrent) {
       throw new PortholeError(
         'RATE_LIMITED',
@@ -75,7 +110,7 @@ export class CallAdmission {
         { retryAfterMs: Math.ceil((-cpuBalance / this.cpu.ratePerSecond) * 1000), limit: this.cpu.ratePerSecond },
       );
     }
-    const releaseHost = this.host?.admit(this.sandbox);
+    const releaseHost = this.deps.host?.admit(this.deps.sandbox ?? '');
 
     this.inFlight++;
     let released = false;

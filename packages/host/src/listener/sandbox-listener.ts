@@ -56,9 +56,12 @@ export class SandboxListener {
 
     const http2Server = injectorHttp2Server(this.grpcServer);
     if (http2Server) {
-      http2Server.on('session', (session: ServerHttp2Session) => policeSession(session, streamBudget(this.current.config.limits.requestsPerSecond), (kind, count) => {
-        this.current.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
-      }));
+      http2Server.on('session', (session: ServerHttp2Session) => {
+        this.current.streamHold.watch(session, MAX_STREAMS_PER_CONNECTION);
+        policeSession(session, streamBudget(this.current.config.limits.requestsPerSecond), (kind, count) => {
+          this.current.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
+        });
+      });
     } else {
       sandbox.log.warn('grpc-js HTTP/2 server not found; control frame flood policing is off');
     }

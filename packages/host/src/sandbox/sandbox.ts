@@ -9,6 +9,8 @@ import { ConnectionBudget } from '../fetch/connection-budget.js';
 import { UpstreamPool, type EgressGuard, type Resolver } from '../fetch/upstream-pool.js';
 import { CallAdmission } from '../limits/call-admission.js';
 import type { HostAdmission } from '../limits/host-admission.js';
+import type { SendShare } from '../limits/send-share.js';
+import { StreamHold } from '../limits/stream-hold.js';
 import { OutputStore } from '../outputs/output-store.js';
 import { FetchAllowList } from '../policy/fetch-policy.js';
 
@@ -19,6 +21,8 @@ export interface SandboxDeps {
   upstreamBudget: ConnectionBudget;
   /** The host's cap on calls in progress, shared fairly by every sandbox. */
   hostAdmission?: HostAdmission;
+  /** The host's bulk sends, shared by sandbox rather than by stream. */
+  sendShare?: SendShare;
   /** Position in the config, for messages: `sandboxes[2]`. */
   where: string;
   /** Charge calls their host CPU time (limits.cpuAccounting). */
@@ -40,6 +44,8 @@ export class Sandbox {
   readonly outputs: OutputStore | undefined;
   readonly allowList: FetchAllowList | undefined;
   readonly upstream: UpstreamPool;
+  /** Holds back new calls on the sandbox's connections; kept across reloads. */
+  readonly streamHold: StreamHold;
   readonly log: Logger;
   /** The outputs store of the policy this one replaces, kept for its folder. */
   private readonly outputsReused: boolean;
@@ -52,7 +58,12 @@ export class Sandbox {
   constructor(readonly config: SandboxConfig, private readonly deps: SandboxDeps, previous?: Sandbox) {
     this.id = config.id;
     this.log = deps.log.child({ sandbox: config.id });
-    this.admission = new CallAdmission(config.limits, config.id, deps.hostAdmission);
+    this.streamHold = previous?.streamHold ?? new StreamHold(this.log);
+    this.admission = new CallAdmission(config.limits, {
+      sandbox: config.id,
+      ...(deps.hostAdmission ? { host: deps.hostAdmission } : {}),
+      hold: (ms) => this.streamHold.hold(ms),
+    });
     this.artifacts = config.artifacts === undefined ? undefined : new ArtifactStore(config.artifacts);
     this.usage = previous?.usage ?? new SandboxUsage();
     const kept = previous?.outputs;
@@ -90,6 +101,7 @@ export class Sandbox {
       usage: this.usage,
       log: this.log,
       stallMs: this.config.limits.stallTimeoutMs,
+      ...(this.deps.sendShare ? { sendShare: this.deps.sendShare } : {}),
     }, action);
   }
 

@@ -6,6 +6,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { ConnectionBudget } from '../fetch/connection-budget.js';
 import type { EgressGuard, Resolver } from '../fetch/upstream-pool.js';
 import { HostAdmission } from '../limits/host-admission.js';
+import { SendShare } from '../limits/send-share.js';
 import { SandboxListener } from '../listener/sandbox-listener.js';
 import { VsockListener } from '../listener/vsock-listener.js';
 import { createLogger } from '../log/logger.js';
@@ -63,6 +64,7 @@ export function createHostService(options: HostServiceOptions): HostService {
   const byCid = new Map<number, SandboxListener>();
   const upstreamBudget = new ConnectionBudget(config.limits.maxUpstreamConnections, 'this host');
   const hostAdmission = new HostAdmission(config.limits.maxConcurrentCalls, config.sandboxes.length);
+  const sendShare = new SendShare();
   const vsockListener = config.vsock && new VsockListener(config.vsock, byCid, log);
   let listening = false;
 
@@ -72,6 +74,7 @@ export function createHostService(options: HostServiceOptions): HostService {
       log,
       upstreamBudget,
       hostAdmission,
+      sendShare,
       meterCpu: meterCpu(options.config),
       where: `sandboxes[${index}]`,
       ...(options.resolver ? { resolver: options.resolver } : {}),
