@@ -16,6 +16,7 @@ import { isConnectionLoss, RetryPolicy, type RetryOptions } from './retry.js';
 import { openServerStream } from './server-stream.js';
 import { openTransport, type Transport } from './transport.js';
 import { SDK_VERSION } from './version.js';
+import { openWebBody } from './web-body.js';
 
 export interface ConnectOptions {
   /**
@@ -141,7 +142,7 @@ export class Porthole {
 
   /** An HTTP exchange carried out by the host under its policy. */
   async fetch(url: string | URL, init: FetchInit = {}): Promise<PortholeResponse> {
-    const headers = [...new Headers(init.headers).entries()].map(([name, value]) => ({ name, value }));
+    const headers = init.headers === undefined ? [] : [...new Headers(init.headers).entries()].map(([name, value]) => ({ name, value }));
     const request = {
       method: (init.method ?? 'GET').toUpperCase(),
       url: String(url),
@@ -157,12 +158,11 @@ export class Porthole {
         throw new PortholeError('TOO_LARGE', `request body is ${request.body.length} bytes, the limit is ${limit}`, { field: 'body', limit });
       }
     }
-    const start = () => openServerStream(this.client.fetchUrl(request), 'head', init.signal);
+    const start = () => openWebBody(this.client.fetchUrl(request), 'head', init.signal);
     // Only a GET or HEAD whose head has not arrived may be sent again: the
     // upstream may have acted on anything else.
     const safe = request.method === 'GET' || request.method === 'HEAD';
-    const { head, rest } = safe ? await this.retry.run(start, init.signal) : await start();
-    const body = Readable.toWeb(Readable.from(rest(), { objectMode: false })) as ReadableStream<Uint8Array>;
+    const { head, body } = safe ? await this.retry.run(start, init.signal) : await start();
     return new PortholeResponse(head as wire.FetchHead, body);
   }
 

@@ -8,7 +8,7 @@ import type { SandboxUsage } from '../accounting/sandbox-usage.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CallAdmission, Direction } from '../limits/call-admission.js';
 import type { BulkStream, EndTurn, SendShare } from '../limits/send-share.js';
-import { sendMessage } from './send-message.js';
+import { sendMessage, type Stoppable } from './send-message.js';
 
 export type ActionName = 'Hello' | 'FetchUrl' | 'ListArtifacts' | 'ReadArtifact' | 'WriteOutput';
 
@@ -28,11 +28,15 @@ export interface ScopeDeps {
 // rest mean the host tried and could not.
 const DENIALS = new Set(['POLICY_DENIED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'INVALID_ARGUMENT', 'NOT_FOUND', 'TOO_LARGE']);
 
+// The reason a signal carries once its call has ended. One fixed error:
+// abort() without a reason builds a DOMException and its stack every time.
+const CALL_ENDED = new Error('the call ended');
+
 /**
  * The life of one call: admission under the sandbox's limits, its audit
  * line, and the single place where host errors become wire errors.
  */
-export class CallScope implements CpuAccount {
+export class CallScope implements CpuAccount, Stoppable {
   target = '';
   bytesIn = 0;
   bytesOut = 0;
@@ -43,10 +47,11 @@ export class CallScope implements CpuAccount {
   private readonly started = performance.now();
   private release: (() => void) | undefined;
   private finished = false;
-  // Made on first use: most calls never read the signal, and aborting one
-  // at the end of every call costs an AbortError with its stack trace.
+  // Made on first use: most calls never read the signal.
   private controller: AbortController | undefined;
   private bulk: BulkStream | undefined;
+  private cancelled: PortholeError | undefined;
+  private cancelHooks: ((reason: PortholeError) => void)[] | undefined;
 
   constructor(
     private readonly deps: ScopeDeps,
@@ -57,7 +62,7 @@ export class CallScope implements CpuAccount {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.finished) this.controller.abort();
+      if (this.finished) this.controller.abort(CALL_ENDED);
     }
     return this.controller.signal;
   }
@@ -72,9 +77,30 @@ export class CallScope implements CpuAccount {
     // grpc-js reports every call's stream closing as 'cancelled', also after
     // the call ended normally; then the signal is already aborted, and an
     // error built here would only cost its stack trace.
-    if (this.finished) return;
+    if (this.finished || this.cancelled) return;
+    const reason = new PortholeError('UNAVAILABLE', 'the guest cancelled the call');
+    this.cancelled = reason;
     this.controller ??= new AbortController();
-    this.controller.abort(new PortholeError('UNAVAILABLE', 'the guest cancelled the call'));
+    this.controller.abort(reason);
+    for (const hook of [...(this.cancelHooks ?? [])]) hook(reason);
+  }
+
+  /**
+   * Calls `hook` when the guest cancels, at once if it already has, and
+   * returns the function that removes it. Unlike a listener on `signal`,
+   * this makes no controller, which the end of the call would then abort.
+   */
+  onCancel(hook: (reason: PortholeError) => void): () => void {
+    if (this.cancelled) {
+      hook(this.cancelled);
+      return () => undefined;
+    }
+    const hooks = (this.cancelHooks ??= []);
+    hooks.push(hook);
+    return () => {
+      const at = hooks.indexOf(hook);
+      if (at >= 0) hooks.splice(at, 1);
+    };
   }
 
   /**
@@ -89,11 +115,11 @@ export class CallScope implements CpuAccount {
   }
 
   /**
-   * Sends one stream message; returns a promise only when the guest's
-   * buffer is full, which settles once the guest reads.
+   * Sends one stream message; returns a promise only when the guest's buffer
+   * is full, settled once it has room or `stop` aborts (see sendMessage).
    */
-  send(call: Writable, message: unknown, signal: AbortSignal = this.signal): Promise<void> | undefined {
-    return sendMessage(call, message, signal, this.deps.stallMs);
+  send(call: Writable, message: unknown, stop: Stoppable = this): Promise<void> | undefined {
+    return sendMessage(call, message, stop, this.deps.stallMs);
   }
 
   /**
@@ -107,11 +133,15 @@ export class CallScope implements CpuAccount {
     return this.bulk.turn(this.signal);
   }
 
-  /** Moves `count` payload bytes under the sandbox's byte rate for `direction`. */
-  async pace(count: number, direction: Direction): Promise<void> {
+  /**
+   * Moves `count` payload bytes under the sandbox's byte rate for
+   * `direction`; returns a promise only when they must wait for it.
+   */
+  pace(count: number, direction: Direction): Promise<void> | undefined {
     if (direction === 'in') this.bytesIn += count;
     else this.bytesOut += count;
-    await this.deps.admission.pace(count, direction, this.signal);
+    const waitMs = this.deps.admission.delayFor(count, direction);
+    return waitMs > 0 ? sleep(waitMs, this.signal) : undefined;
   }
 
   succeed(): void {
@@ -129,8 +159,7 @@ export class CallScope implements CpuAccount {
   private toWire(error: unknown): PortholeError {
     if (error instanceof PortholeError) return error;
     // Whatever broke after the guest cancelled broke because it cancelled.
-    const reason: unknown = this.controller?.signal.reason;
-    if (this.controller?.signal.aborted && reason instanceof PortholeError) return reason;
+    if (this.cancelled) return this.cancelled;
     // Anything else is a host fault: its text may hold host paths, so the
     // guest gets a fixed message and the log gets the detail.
     this.deps.log.error({ err: error, action: this.action, target: this.target }, 'action failed');
@@ -141,7 +170,7 @@ export class CallScope implements CpuAccount {
     if (this.finished) return;
     this.finished = true;
     this.release?.();
-    this.controller?.abort();
+    this.controller?.abort(CALL_ENDED);
     this.bulk?.close();
     const cost = {
       bytesIn: this.bytesIn,
@@ -166,6 +195,20 @@ export class CallScope implements CpuAccount {
 }
 
 function noTurn(): void {}
+
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

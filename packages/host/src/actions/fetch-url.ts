@@ -1,9 +1,10 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { PortholeError, type FetchPolicy, type wire } from '@porthole/shared';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 import { decodes, relayBody } from '../fetch/body-relay.js';
 import { EgressDenied } from '../fetch/egress-denied.js';
+import { FetchDeadline } from '../fetch/fetch-deadline.js';
 import { checkRequestHeaders, hopHeaders, responseHeaders } from '../fetch/header-rules.js';
 import { Redactor } from '../fetch/redactor.js';
 import { UpstreamBusy } from '../fetch/connection-budget.js';
@@ -71,14 +72,11 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     redactor: new Redactor(allowList.secrets()),
   };
   // The timer starts after the last check that can throw outside the try
-  // below: a refused fetch must not leave its timer running.
-  // One controller and one timer per fetch: AbortSignal.any/timeout would
-  // build a DOMException and a signal graph on every call.
-  const deadlineController = new AbortController();
-  const timer = setTimeout(() => deadlineController.abort(new Error('the fetch deadline passed')), timeoutMs);
-  const cancelled = (): void => deadlineController.abort(scope.signal.reason);
-  scope.signal.addEventListener('abort', cancelled, { once: true });
-  const deadline = deadlineController.signal;
+  // below: a refused fetch must not leave its timer running. The guest's
+  // cancel reaches the deadline through a hook: a listener on the scope's
+  // signal would make that signal, and abort it after every call.
+  const deadline = new FetchDeadline(timeoutMs);
+  const stopCancelHook = scope.onCancel((reason) => deadline.abort(reason));
   const started = performance.now();
   try {
     for (;;) {
@@ -94,8 +92,8 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
   } catch (error) {
     throw upstreamError(error, exchange, timeoutMs, deadline, exchange.redirects > 0 ? 'redirect' : 'url');
   } finally {
-    clearTimeout(timer);
-    scope.signal.removeEventListener('abort', cancelled);
+    deadline.clear();
+    stopCancelHook();
     scope.upstreamMs = performance.now() - started;
   }
 }
@@ -106,11 +104,12 @@ async function send(
   exchange: Exchange,
   guest: ReturnType<typeof checkRequestHeaders>,
   policy: FetchPolicy,
-  signal: AbortSignal,
+  deadline: FetchDeadline,
 ): Promise<Dispatcher.ResponseData> {
   const { target, method, body } = exchange;
-  scope.target = `${method} ${exchange.redactor.text(redactUrl(target.url.href))}`;
-  const crossOrigin = target.url.origin !== exchange.origin;
+  const { url } = target;
+  scope.target = `${method} ${exchange.redactor.text(urlForLogs(url))}`;
+  const crossOrigin = url.origin !== exchange.origin;
   const headers = hopHeaders({
     guest,
     credentials: crossOrigin ? [] : target.rule.credentials,
@@ -119,12 +118,15 @@ async function send(
   });
   if (target.literal) sandbox.upstream.checkLiteral(target.rule, target.host, target.port);
   if (body) await scope.pace(body.length, 'in');
-  return request(target.url, {
+  // The Agent's own request: undici's top-level request() would parse the
+  // checked URL again and copy these options into one more object.
+  return sandbox.upstream.dispatcher(target.rule).request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
     method: method as Dispatcher.HttpMethod,
     headers,
     body: body ?? null,
-    dispatcher: sandbox.upstream.dispatcher(target.rule),
-    signal,
+    signal: deadline,
     headersTimeout: policy.timeoutMs,
     bodyTimeout: Math.min(policy.idleTimeoutMs, policy.timeoutMs),
   });
@@ -151,7 +153,7 @@ async function relay(
   policy: FetchPolicy,
   scope: CallScope,
   call: FetchCall,
-  signal: AbortSignal,
+  deadline: FetchDeadline,
 ): Promise<void> {
   const max = policy.maxResponseBytes;
   const encoding = header(response.headers['content-encoding']);
@@ -165,7 +167,7 @@ async function relay(
 
   const { redactor } = exchange;
   const rewritten = decoded || redactor.active;
-  await scope.send(call, {
+  const headSent = scope.send(call, {
     head: {
       status: response.statusCode,
       statusText: '',
@@ -174,11 +176,14 @@ async function relay(
       redirects: exchange.redirects,
       contentLength: rewritten || !Number.isSafeInteger(declared) ? -1 : declared,
     },
-  }, signal);
+  }, deadline);
+  if (headSent) await headSent;
 
-  await relayBody(response.body, decoded ? encoding : undefined, { maxBytes: max, maxRatio: policy.maxCompressionRatio }, redactor, async (chunk) => {
-    await scope.pace(chunk.length, 'out');
-    await scope.send(call, { chunk }, signal);
+  // Promises only when the byte rate or the guest's buffer makes a chunk wait.
+  const sendChunk = (chunk: Buffer): Promise<void> | undefined => scope.send(call, { chunk }, deadline);
+  await relayBody(response.body, decoded ? encoding : undefined, { maxBytes: max, maxRatio: policy.maxCompressionRatio }, redactor, (chunk) => {
+    const paced = scope.pace(chunk.length, 'out');
+    return paced ? paced.then(() => sendChunk(chunk)) : sendChunk(chunk);
   });
 }
 
@@ -195,7 +200,7 @@ function resolveLocation(location: string, base: URL): string {
 }
 
 /** The one place upstream and network failures become Porthole errors. */
-function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, deadline: AbortSignal, field: string): PortholeError {
+function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, deadline: FetchDeadline, field: string): PortholeError {
   if (error instanceof PortholeError) return error;
   // The guest's cancel travels as the deadline's reason.
   if (deadline.aborted && deadline.reason instanceof PortholeError) return deadline.reason;
@@ -231,9 +236,12 @@ function findCause<T extends Error>(error: unknown, type: new (...args: never[])
 /** A URL for logs and errors: no query or fragment, which may hold secrets. */
 export function redactUrl(text: string): string {
   try {
-    const url = new URL(text);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return urlForLogs(new URL(text));
   } catch {
     return JSON.stringify(text.slice(0, 100));
   }
+}
+
+function urlForLogs(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }

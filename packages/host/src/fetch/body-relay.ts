@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { Readable, Transform, Writable } from 'node:stream';
+import { finished, Readable, Transform, Writable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 import { MAX_CHUNK_BYTES, PortholeError } from '@porthole/shared';
@@ -24,6 +24,9 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
   br: () => createBrotliDecompress(),
 };
 
+/** Sends one chunk to the guest; a promise only when the chunk must wait. */
+export type SendChunk = (chunk: Buffer) => Promise<void> | undefined;
+
 /** Whether the host decodes a body with this content-encoding. */
 export function decodes(encoding: string | undefined): boolean {
   return encoding !== undefined && encoding.toLowerCase() in DECODERS;
@@ -39,7 +42,7 @@ export async function relayBody(
   encoding: string | undefined,
   limits: BodyLimits,
   redactor: Redactor,
-  send: (chunk: Buffer) => Promise<void>,
+  send: SendChunk,
 ): Promise<void> {
   if (!encoding && !redactor.active) return relayPlain(body, limits.maxBytes, send);
   let encoded = 0;
@@ -65,7 +68,15 @@ export async function relayBody(
   stages.push(new Writable({
     highWaterMark: MAX_CHUNK_BYTES,
     write(data: Buffer, _encoding, done) {
-      sendAll(data, send).then(() => done(), done);
+      let sent: Promise<void> | undefined;
+      try {
+        sent = sendAll(data, send);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      if (sent) sent.then(() => done(), done);
+      else done();
     },
   }));
 
@@ -77,23 +88,57 @@ export async function relayBody(
 }
 
 // Most bodies are neither compressed nor carry a secret: they are read
-// straight from undici without building a stream pipeline per fetch.
-async function relayPlain(body: Readable, maxBytes: number, send: (chunk: Buffer) => Promise<void>): Promise<void> {
-  let total = 0;
-  for await (const data of body as AsyncIterable<Buffer>) {
-    total += data.length;
-    if (total > maxBytes) {
+// straight from undici's stream, which is paused only while a chunk waits
+// for the guest. No stream pipeline, and no async iterator with a promise
+// per chunk.
+function relayPlain(body: Readable, maxBytes: number, send: SendChunk): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let total = 0;
+    let sending: Promise<void> | undefined;
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      body.off('data', onData);
       body.destroy();
-      throw new PortholeError('TOO_LARGE', `the response body passed the ${maxBytes}-byte limit`, { limit: maxBytes });
-    }
-    await sendAll(data, send);
-  }
+      reject(error);
+    };
+    const onData = (data: Buffer): void => {
+      total += data.length;
+      if (total > maxBytes) {
+        fail(new PortholeError('TOO_LARGE', `the response body passed the ${maxBytes}-byte limit`, { limit: maxBytes }));
+        return;
+      }
+      try {
+        sending = sendAll(data, send);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (!sending) return;
+      body.pause();
+      sending.then(() => {
+        sending = undefined;
+        if (!failed) body.resume();
+      }, fail);
+    };
+    body.on('data', onData);
+    // The end can come while the last chunk still waits for the guest.
+    finished(body, (error) => {
+      if (error) fail(error);
+      else if (sending) sending.then(() => resolve(), fail);
+      else resolve();
+    });
+  });
 }
 
-async function sendAll(data: Buffer, send: (chunk: Buffer) => Promise<void>): Promise<void> {
-  for (let at = 0; at < data.length; at += MAX_CHUNK_BYTES) {
-    await send(data.subarray(at, at + MAX_CHUNK_BYTES));
-  }
+function sendAll(data: Buffer, send: SendChunk): Promise<void> | undefined {
+  if (data.length <= MAX_CHUNK_BYTES) return send(data);
+  return (async () => {
+    for (let at = 0; at < data.length; at += MAX_CHUNK_BYTES) {
+      await send(data.subarray(at, at + MAX_CHUNK_BYTES));
+    }
+  })();
 }
 
 function counter(onBytes: (count: number) => void): Transform {

@@ -122,10 +122,12 @@ export class CallAdmission {
     };
   }
 
-  /** Waits as long as moving `count` more bytes in `direction` requires. */
-  async pace(count: number, direction: Direction, signal?: AbortSignal): Promise<void> {
-    const waitMs = this.bytes[direction].consume(count);
-    if (waitMs > 0) await sleep(waitMs, signal);
+  /**
+   * Takes `count` bytes from the byte rate of `direction` and returns how
+   * long, in ms, the caller must wait before moving them (0: at once).
+   */
+  delayFor(count: number, direction: Direction): number {
+    return this.bytes[direction].consume(count);
   }
 
   /** Charges a finished call's CPU time to the budget, if there is one. */
@@ -136,16 +138,4 @@ export class CallAdmission {
 
 function byteBucket(perSecond: number): TokenBucket {
   return new TokenBucket(perSecond, Math.max(64 * 1024, Math.floor(perSecond * BYTE_BURST_SECONDS)));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
