@@ -91,6 +91,17 @@ describe('the gRPC server under hostile peers', () => {
     await stillServes(h);
   });
 
+  it("applies a sandbox's idle bound to its own connections only", async () => {
+    const h = await start({ idleConnectionMs: 300, keepaliveMs: 3_600_000 });
+    const [alpha, beta] = [await RawH2.open(socketOf(h)), await RawH2.open(socketOf(h, 'beta'))];
+    await Promise.race([alpha.closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    expect(alpha.isClosed).toBe(true);
+    // beta has the default bounds: 15 minutes idle, a ping after 60 s.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(beta.isClosed).toBe(false);
+    beta.destroy();
+  });
+
   it('closes a guest connection that stops answering keepalive pings', async () => {
     const h = await start({ keepaliveMs: 300 });
     // RawH2 never answers the host's PING frames.

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { sandboxEntry, TestHost } from '../support/host-fixture.js';
 import { eventually, exitOf, nextJsonLine, ROOT } from '../support/node-child.js';
+import { RawH2 } from '../support/raw-h2.js';
 import { tempDir } from '../support/temp-dir.js';
 import { Upstream } from '../support/upstream.js';
 
@@ -52,6 +53,31 @@ describe('policy reload', () => {
     expect((await h.client('gamma').hello()).sandboxId).toBe('gamma');
     await expect(access(betaSocket)).rejects.toMatchObject({ code: 'ENOENT' });
     expect([...h.service.sandboxes.keys()].sort()).toEqual(['alpha', 'gamma']);
+  });
+
+  it('serves a sandbox under the connection bounds a reload gives it, and its neighbour under its own', async () => {
+    const h = await start([sandboxEntry('alpha'), sandboxEntry('beta')]);
+    const socket = (id: string): string => h.service.sockets.get(id)!;
+    /** Whether a connection that never calls is closed within `ms`. */
+    const idleClosed = async (id: string, ms: number): Promise<boolean> => {
+      const peer = await RawH2.open(socket(id));
+      await Promise.race([peer.closed, new Promise((resolve) => setTimeout(resolve, ms))]);
+      const closed = peer.isClosed;
+      peer.destroy();
+      return closed;
+    };
+
+    const short = { idleConnectionMs: 300, keepaliveMs: 3_600_000 };
+    expect(await h.reload([sandboxEntry('alpha', { limits: short }), sandboxEntry('beta')])).toMatchObject({ updated: ['alpha', 'beta'] });
+    const [alphaClosed, betaClosed] = await Promise.all([idleClosed('alpha', 3_000), idleClosed('beta', 1_000)]);
+    expect([alphaClosed, betaClosed]).toEqual([true, false]);
+    expect((await h.client('alpha').hello()).sandboxId).toBe('alpha');
+
+    // Back to beta's bounds: alpha is served as beta is again.
+    await h.reload([sandboxEntry('alpha'), sandboxEntry('beta')]);
+    expect(await idleClosed('alpha', 1_000)).toBe(false);
+    expect((await h.client('alpha').hello()).sandboxId).toBe('alpha');
+    expect((await h.client('beta').hello()).sandboxId).toBe('beta');
   });
 
   it('keeps counting quotas across a reload of the same outputs folder', async () => {

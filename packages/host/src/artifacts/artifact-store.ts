@@ -28,7 +28,8 @@ const NAME_MAX_BYTES = 255;
  * with anything the guest sends beyond one plain entry name.
  */
 export class ArtifactStore {
-  private readonly hashes = new Map<string, Promise<string>>();
+  // Made on the first hash: an idle sandbox holds no map.
+  private hashes: Map<string, Promise<string>> | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -75,12 +76,13 @@ export class ArtifactStore {
   }
 
   private hashOf(key: string, handle: FileHandle, size: number): Promise<string> {
-    let hash = this.hashes.get(key);
+    const hashes = (this.hashes ??= new Map());
+    let hash = hashes.get(key);
     if (!hash) {
-      if (this.hashes.size >= HASH_CACHE_ENTRIES) this.hashes.clear();
+      if (hashes.size >= HASH_CACHE_ENTRIES) hashes.clear();
       hash = hashFile(handle, size);
-      this.hashes.set(key, hash);
-      hash.catch(() => this.hashes.delete(key));
+      hashes.set(key, hash);
+      hash.catch(() => hashes.delete(key));
     }
     return hash;
   }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-import { ConfigError, loadConfig } from '../config/load-config.js';
+import { loadConfigInWorker } from '../config/load-config-in-worker.js';
+import { ConfigError } from '../config/load-config.js';
 import { createLogger } from '../log/logger.js';
 import { SerialQueue } from '../serial-queue.js';
 import { createHostService, type HostService } from '../service/host-service.js';
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = await loadConfig(configFile);
+    config = await loadConfigInWorker(configFile);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`porthole-host: invalid config ${error.file}\n`);
@@ -73,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function reload(service: HostService, file: string, log: ReturnType<typeof createLogger>): Promise<void> {
   try {
-    const summary = await service.reload(await loadConfig(file));
+    const summary = await service.reload(await loadConfigInWorker(file));
     log.info({ file, ...summary }, 'config reloaded');
   } catch (error) {
     if (error instanceof ConfigError) {

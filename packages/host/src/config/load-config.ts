@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-import { validateHostConfig, type ConfigIssue, type HostConfig } from '@porthole/shared';
+// The host-config entry alone: the config worker need not load grpc-js.
+import { validateHostConfig, type ConfigIssue, type HostConfig } from '@porthole/shared/host-config';
 import { parse } from 'yaml';
 
 /** A config that could not be read or is invalid, with every issue found. */

@@ -63,8 +63,8 @@ export function policeSession(
 
 /**
  * The HTTP/2 server grpc-js made for an injector, so its sessions can be
- * watched from their start. grpc-js keeps it in a private map; the tests
- * of flood policing fail if a grpc-js update moves it.
+ * watched from their start. grpc-js keeps it in a private map; if a grpc-js
+ * update moves it, the host refuses to start (see GuestServer).
  */
 export function injectorHttp2Server(grpcServer: object): Http2Server | undefined {
   const servers = (grpcServer as { http2Servers?: Map<unknown, unknown> }).http2Servers;

@@ -1,70 +1,32 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ServerHttp2Session } from 'node:http2';
 import { dirname } from 'node:path';
 
-import * as grpc from '@grpc/grpc-js';
-import { MAX_MESSAGE_BYTES, portholeService } from '@porthole/shared';
-
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { sandboxHandlers } from '../service/handlers.js';
-import { injectorHttp2Server, policeSession, streamBudget } from './frame-police.js';
+import type { GuestServer } from './guest-server.js';
+import { connectionOptions, keyOf, type GuestServers } from './guest-servers.js';
 
 // The VMM (Firecracker, Cloud Hypervisor) connects here on the guest's
 // behalf; group access lets it run as another user in the host's group.
 const SOCKET_MODE = 0o660;
 
-// HTTP/2 streams one guest connection may have open; calls past the
-// sandbox's concurrency limit are refused by admission before this.
-const MAX_STREAMS_PER_CONNECTION = 128;
-
-// nghttp2's memory for one connection (MB): headers, frames queued for a
-// slow reader. Past it the session refuses new streams.
-const MAX_SESSION_MEMORY_MB = 32;
-
-
-
 /**
  * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
- * here is that sandbox: its connections go to a gRPC server whose handlers
- * are bound to it. Without a path, connections come only through accept()
- * (the vsock listener, by peer CID).
+ * here is that sandbox: its connections go to a gRPC server that answers
+ * their calls under this listener's sandbox. Without a path, connections
+ * come only through accept() (the vsock listener, by peer CID).
  */
 export class SandboxListener {
-  private readonly grpcServer: grpc.Server;
-  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+  private readonly guestServer: GuestServer;
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
+  private closed = false;
 
   private current: Sandbox;
 
-  constructor(sandbox: Sandbox, readonly path: string | undefined) {
+  constructor(sandbox: Sandbox, readonly path: string | undefined, private readonly guestServers: GuestServers) {
     this.current = sandbox;
-    const { limits } = sandbox.config;
-    this.grpcServer = new grpc.Server({
-      'grpc.max_receive_message_length': receiveLimit(sandbox),
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
-      'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
-      'grpc.keepalive_time_ms': limits.keepaliveMs,
-      'grpc.keepalive_timeout_ms': Math.max(100, Math.round(limits.keepaliveMs / 3)),
-      'grpc.max_connection_idle_ms': limits.idleConnectionMs,
-      'grpc.enable_channelz': 0,
-    });
-    this.grpcServer.addService(portholeService(), sandboxHandlers(() => this.current) as unknown as grpc.UntypedServiceImplementation);
-    this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-
-    const http2Server = injectorHttp2Server(this.grpcServer);
-    if (http2Server) {
-      http2Server.on('session', (session: ServerHttp2Session) => {
-        this.current.streamHold.watch(session, MAX_STREAMS_PER_CONNECTION);
-        policeSession(session, streamBudget(this.current.config.limits.requestsPerSecond), (kind, count) => {
-          this.current.log.warn({ flood: kind, count }, 'connection cut off: control frame flood');
-        });
-      });
-    } else {
-      sandbox.log.warn('grpc-js HTTP/2 server not found; control frame flood policing is off');
-    }
+    this.guestServer = guestServers.acquire(sandbox);
   }
 
   /** The sandbox whose policy applies to new calls on this socket. */
@@ -83,9 +45,7 @@ export class SandboxListener {
 
   /** Whether `next` can be served by this listener without a restart. */
   canServe(next: Sandbox, path: string | undefined): boolean {
-    const [a, b] = [next.config.limits, this.current.config.limits];
-    return path === this.path && receiveLimit(next) === receiveLimit(this.current) &&
-      a.keepaliveMs === b.keepaliveMs && a.idleConnectionMs === b.idleConnectionMs;
+    return path === this.path && keyOf(connectionOptions(next)) === keyOf(this.guestServer.options);
   }
 
   get connectionCount(): number {
@@ -120,29 +80,21 @@ export class SandboxListener {
     }
     this.connections.add(socket);
     socket.once('close', () => this.connections.delete(socket));
-    this.injector.injectConnection(socket);
+    this.guestServer.inject(socket, this);
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const server = this.server;
     this.server = undefined;
     // server.close waits for open connections, so they are ended first.
     const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    this.injector.destroy();
-    this.grpcServer.forceShutdown();
     for (const socket of this.connections) socket.destroy();
+    this.guestServers.release(this.guestServer);
     await closed;
     if (this.path !== undefined) await unlink(this.path).catch(() => undefined);
   }
-}
-
-// A fetch request travels in one message, so the limit follows the body
-// limit; everything else fits in MAX_MESSAGE_BYTES.
-// TODO(limit): grpc-js reads a request message whole before the handler
-// runs, so a connection can make the host buffer up to streams x this
-// limit before admission refuses anything.
-function receiveLimit(sandbox: Sandbox): number {
-  return Math.max(MAX_MESSAGE_BYTES, (sandbox.config.fetch?.maxRequestBodyBytes ?? 0) + 64 * 1024);
 }
 
 // A socket file left by a previous run is ours to replace; anything else at

@@ -45,8 +45,6 @@ export interface OutputUsage {
  * fsync, rename, folder fsync) and idempotent retries.
  */
 export class OutputStore {
-  private readonly tmpDir: string;
-  private readonly keysDir: string;
   private readonly commits = new SerialQueue();
   private usage: OutputUsage = { bytes: 0, files: 0 };
   /** Stored names by their lower-case form, to refuse case-only twins. */
@@ -55,13 +53,19 @@ export class OutputStore {
   private pending = 0;
   private nextTmp = 0;
 
-  constructor(private current: OutputsPolicy) {
-    this.tmpDir = join(current.dir, STATE_DIR, 'tmp');
-    this.keysDir = join(current.dir, STATE_DIR, 'keys');
-  }
+  constructor(private current: OutputsPolicy) {}
 
   get policy(): OutputsPolicy {
     return this.current;
+  }
+
+  // Worked out when used rather than held by each of many idle stores.
+  private get tmpDir(): string {
+    return join(this.current.dir, STATE_DIR, 'tmp');
+  }
+
+  private get keysDir(): string {
+    return join(this.current.dir, STATE_DIR, 'keys');
   }
 
   /**

@@ -3,7 +3,6 @@ import {
   PortholeError,
   type FetchPolicy,
   type FetchRule,
-  type HttpMethod,
 } from '@porthole/shared';
 import ipaddr from 'ipaddr.js';
 
@@ -11,16 +10,6 @@ import { resolveCredentials, type ResolvedCredential } from '../fetch/credential
 import { AddressJudge } from './address-judge.js';
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
-
-/** A fetch rule compiled once, with the judge for the addresses it names. */
-export interface CompiledRule {
-  readonly index: number;
-  readonly rule: FetchRule;
-  readonly judge: AddressJudge;
-  /** Secrets injected into matching requests; read by loadSecrets(). */
-  credentials: readonly ResolvedCredential[];
-  matches(url: URL, method: string): boolean;
-}
 
 /** A request URL after parsing, with the rule that allows it. */
 export interface AllowedTarget {
@@ -38,7 +27,7 @@ export class FetchAllowList {
   private readonly rules: CompiledRule[];
 
   constructor(policy: FetchPolicy) {
-    this.rules = policy.allow.map((rule, index) => compileRule(rule, index));
+    this.rules = policy.allow.map((rule, index) => new CompiledRule(rule, index));
   }
 
   /**
@@ -97,31 +86,41 @@ function parseUrl(text: string, field: string): URL {
   return url;
 }
 
-function compileRule(rule: FetchRule, index: number): CompiledRule {
-  const wildcard = rule.host.startsWith('*.') ? rule.host.slice(1) : undefined;
-  const literal = ipaddr.isValid(rule.host) ? ipaddr.parse(rule.host).toNormalizedString() : undefined;
-  const scheme = `${rule.scheme}:`;
-  const port = rule.port ?? DEFAULT_PORTS[scheme];
-  const methods = new Set<string>(rule.methods satisfies HttpMethod[]);
+/**
+ * A fetch rule compiled once, with the judge for the addresses it names.
+ * Every sandbox holds one per rule, so it keeps plain fields and no closures.
+ */
+export class CompiledRule {
+  readonly judge: AddressJudge;
+  /** Secrets injected into matching requests; read by loadSecrets(). */
+  credentials: readonly ResolvedCredential[] = [];
+  private readonly wildcard: string | undefined;
+  private readonly literal: string | undefined;
+  private readonly scheme: string;
+  private readonly port: number | undefined;
 
-  function hostMatches(host: string): boolean {
-    if (literal !== undefined) {
-      return ipaddr.isValid(host) && ipaddr.parse(host).toNormalizedString() === literal;
-    }
-    const name = host.replace(/\.$/, '');
-    return wildcard ? name.endsWith(wildcard) && name.length > wildcard.length : name === rule.host;
+  constructor(readonly rule: FetchRule, readonly index: number) {
+    this.wildcard = rule.host.startsWith('*.') ? rule.host.slice(1) : undefined;
+    this.literal = ipaddr.isValid(rule.host) ? ipaddr.parse(rule.host).toNormalizedString() : undefined;
+    this.scheme = `${rule.scheme}:`;
+    this.port = rule.port ?? DEFAULT_PORTS[this.scheme];
+    this.judge = new AddressJudge(rule.allowAddresses, this.literal === undefined ? undefined : rule.host);
   }
 
-  return {
-    index,
-    rule,
-    judge: new AddressJudge(rule.allowAddresses, literal === undefined ? undefined : rule.host),
-    credentials: [],
-    matches(url, method) {
-      const urlPort = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
-      return url.protocol === scheme && urlPort === port && methods.has(method) &&
-        url.pathname.startsWith(rule.pathPrefix) &&
-        hostMatches(url.hostname.replace(/^\[|\]$/g, ''));
-    },
-  };
+  matches(url: URL, method: string): boolean {
+    const urlPort = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
+    return url.protocol === this.scheme && urlPort === this.port &&
+      (this.rule.methods as readonly string[]).includes(method) &&
+      url.pathname.startsWith(this.rule.pathPrefix) &&
+      this.hostMatches(url.hostname.replace(/^\[|\]$/g, ''));
+  }
+
+  private hostMatches(host: string): boolean {
+    if (this.literal !== undefined) {
+      return ipaddr.isValid(host) && ipaddr.parse(host).toNormalizedString() === this.literal;
+    }
+    const name = host.replace(/\.$/, '');
+    const { wildcard } = this;
+    return wildcard ? name.endsWith(wildcard) && name.length > wildcard.length : name === this.rule.host;
+  }
 }

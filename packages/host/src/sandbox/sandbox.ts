@@ -43,10 +43,10 @@ export class Sandbox {
   readonly artifacts: ArtifactStore | undefined;
   readonly outputs: OutputStore | undefined;
   readonly allowList: FetchAllowList | undefined;
-  readonly upstream: UpstreamPool;
   /** Holds back new calls on the sandbox's connections; kept across reloads. */
   readonly streamHold: StreamHold;
   readonly log: Logger;
+  private pool: UpstreamPool | undefined;
   /** The outputs store of the policy this one replaces, kept for its folder. */
   private readonly outputsReused: boolean;
 
@@ -70,8 +70,15 @@ export class Sandbox {
     this.outputsReused = config.outputs !== undefined && kept?.policy.dir === config.outputs.dir;
     this.outputs = config.outputs && (this.outputsReused ? kept : new OutputStore(config.outputs));
     this.allowList = config.fetch && new FetchAllowList(config.fetch);
-    const budget = new ConnectionBudget(config.fetch?.maxConnections ?? 0, `sandbox ${config.id}`, deps.upstreamBudget);
-    this.upstream = new UpstreamPool(budget, deps.resolver, deps.egressGuard);
+  }
+
+  /** Upstream sockets for fetches, made on the first one: most sandboxes of a big host fetch little or never. */
+  get upstream(): UpstreamPool {
+    if (!this.pool) {
+      const budget = new ConnectionBudget(this.config.fetch?.maxConnections ?? 0, `sandbox ${this.id}`, this.deps.upstreamBudget);
+      this.pool = new UpstreamPool(budget, this.deps.resolver, this.deps.egressGuard);
+    }
+    return this.pool;
   }
 
   /** Whether calls are charged their host CPU time. */
@@ -106,6 +113,6 @@ export class Sandbox {
   }
 
   async close(): Promise<void> {
-    await this.upstream.close();
+    await this.pool?.close();
   }
 }

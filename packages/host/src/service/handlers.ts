@@ -4,7 +4,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
-import type { PortholeError, wire } from '@porthole/shared';
+import { PortholeError, type wire } from '@porthole/shared';
 
 import { runMetered } from '../accounting/cpu-meter.js';
 import type { ActionName, CallScope } from '../actions/call-scope.js';
@@ -17,13 +17,16 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
+/** The sandbox in force on a call's connection; undefined is a host fault. */
+export type SandboxOf = (call: Call) => Sandbox | undefined;
+
 /**
- * The gRPC handlers of one sandbox socket. `current` gives the sandbox's
- * policy in force: each call takes it once, when it starts, so a reload
- * applies to new calls while calls in progress finish under their own. No
- * handler reads an identity from a message.
+ * The gRPC handlers of the sandbox sockets. `current` gives the policy in
+ * force for the connection a call arrived on: each call takes it once, when
+ * it starts, so a reload applies to new calls while calls in progress
+ * finish under their own. No handler reads an identity from a message.
  */
-export function sandboxHandlers(current: () => Sandbox): wire.PortholeHandlers {
+export function sandboxHandlers(current: SandboxOf): wire.PortholeHandlers {
   return {
     Hello: reply(current, 'Hello', (sandbox, _scope, call: ServerUnaryCall<wire.HelloRequest, wire.HelloResponse>) => hello(sandbox, call.request)),
     ListArtifacts: reply(current, 'ListArtifacts', (sandbox) => listArtifacts(sandbox)),
@@ -38,14 +41,18 @@ export function sandboxHandlers(current: () => Sandbox): wire.PortholeHandlers {
  * charges its CPU, and hands the outcome to `done` or `failed`.
  */
 function serve<C extends Call, R>(
-  current: () => Sandbox,
+  current: SandboxOf,
   action: ActionName,
   call: C,
   run: (sandbox: Sandbox, scope: CallScope, call: C) => R | Promise<R>,
   done: (result: R) => void,
   failed: (error: PortholeError) => void,
 ): void {
-  const sandbox = current();
+  const sandbox = current(call);
+  if (!sandbox) {
+    failed(new PortholeError('UNAVAILABLE', 'the host could not tell which sandbox this connection belongs to; see the host log'));
+    return;
+  }
   const scope = sandbox.scope(action);
   (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
   const succeed = (result: R): void => {
@@ -73,7 +80,7 @@ function serve<C extends Call, R>(
 
 /** A handler answered by one message: unary and client-streaming calls. */
 function reply<C extends Call, R>(
-  current: () => Sandbox,
+  current: SandboxOf,
   action: ActionName,
   run: (sandbox: Sandbox, scope: CallScope, call: C) => R | Promise<R>,
 ) {
@@ -83,7 +90,7 @@ function reply<C extends Call, R>(
 
 /** A handler answered by a stream: the status follows the last message sent. */
 function stream<C extends ServerWritableStream<unknown, unknown>>(
-  current: () => Sandbox,
+  current: SandboxOf,
   action: ActionName,
   run: (sandbox: Sandbox, scope: CallScope, call: C) => Promise<void>,
 ) {

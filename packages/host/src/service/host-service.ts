@@ -7,6 +7,7 @@ import { ConnectionBudget } from '../fetch/connection-budget.js';
 import type { EgressGuard, Resolver } from '../fetch/upstream-pool.js';
 import { HostAdmission } from '../limits/host-admission.js';
 import { SendShare } from '../limits/send-share.js';
+import { GuestServers } from '../listener/guest-servers.js';
 import { SandboxListener } from '../listener/sandbox-listener.js';
 import { VsockListener } from '../listener/vsock-listener.js';
 import { createLogger } from '../log/logger.js';
@@ -62,6 +63,7 @@ export function createHostService(options: HostServiceOptions): HostService {
   const listeners = new Map<string, SandboxListener>();
   const sockets = new Map<string, string>();
   const byCid = new Map<number, SandboxListener>();
+  const guestServers = new GuestServers(log);
   const upstreamBudget = new ConnectionBudget(config.limits.maxUpstreamConnections, 'this host');
   const hostAdmission = new HostAdmission(config.limits.maxConcurrentCalls, config.sandboxes.length);
   const sendShare = new SendShare();
@@ -109,7 +111,7 @@ export function createHostService(options: HostServiceOptions): HostService {
 
   config.sandboxes.forEach((sandboxConfig, index) => {
     const sandbox = build(sandboxConfig, index);
-    place(sandbox, new SandboxListener(sandbox, socketPath(sandboxConfig)));
+    place(sandbox, new SandboxListener(sandbox, socketPath(sandboxConfig), guestServers));
   });
   indexCids();
 
@@ -178,7 +180,7 @@ export function createHostService(options: HostServiceOptions): HostService {
           place(sandbox, old);
         } else {
           if (old) stopping.push(old);
-          const listener = new SandboxListener(sandbox, path);
+          const listener = new SandboxListener(sandbox, path, guestServers);
           starting.push(listener);
           place(sandbox, listener);
         }
