@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { sandboxEntry, socketOf, writeHostConfig } from './lib/fixtures.mjs';
 import { rssOf, startNode, stop } from './lib/processes.mjs';
-import { HOST_BIN } from './lib/session.mjs';
+import { HOST_BIN, HOST_NODE_ARGS } from './lib/session.mjs';
 import { spread } from './lib/stats.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -31,7 +31,7 @@ async function hostConfig(dir, name, count) {
 
 /** Starts `server`, reads its RSS, connects the clients, reads it again. */
 async function measure(dir, label, server, mode, sockets) {
-  const host = await startNode(server.script, server.args, { stderr: 'ignore' });
+  const host = await startNode(server.script, server.args, { stderr: 'ignore', nodeArgs: server.nodeArgs ?? [] });
   try {
     await settle();
     const idle = rssOf(host.child.pid);
@@ -61,8 +61,8 @@ export async function measureMemory(root, { sandboxes, log = () => undefined }) 
   const raw = [];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     const bare = await measure(dir, 'bare', bareServer, 'bare', Array(sandboxes).fill(bareSocket));
-    const single = await measure(dir, 'one', { script: HOST_BIN, args: ['serve', '--config', one.file] }, 'porthole', one.sockets);
-    const full = await measure(dir, 'many', { script: HOST_BIN, args: ['serve', '--config', many.file] }, 'porthole', many.sockets);
+    const single = await measure(dir, 'one', { script: HOST_BIN, nodeArgs: HOST_NODE_ARGS, args: ['serve', '--config', one.file] }, 'porthole', one.sockets);
+    const full = await measure(dir, 'many', { script: HOST_BIN, nodeArgs: HOST_NODE_ARGS, args: ['serve', '--config', many.file] }, 'porthole', many.sockets);
     raw.push({ bare, single, full });
     log(`memory repeat ${repeat + 1}/${REPEATS} done`);
   }

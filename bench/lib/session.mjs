@@ -1,7 +1,7 @@
 // Everything one bench run talks to, each in its own process: the raw
 // socket server, the bare grpc-js server, the HTTP origin, porthole-host,
 // and the client worker. Started together, stopped together, by pid.
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,12 @@ import { cpuSecondsOf, startNode, startWorker, stop } from './processes.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 export const HOST_BIN = here('../../packages/host/bin/porthole-host.js');
+
+/**
+ * The Node flags porthole-host's shebang line gives it when it is run as a
+ * command; the bench starts it with `node`, so it passes them itself.
+ */
+export const HOST_NODE_ARGS = readFileSync(HOST_BIN, 'utf8').split('\n', 1)[0].split(/\s+/).filter((arg) => arg.startsWith('--'));
 
 export const BIG_ARTIFACT = 'big.bin';
 export const FLOOD_ARTIFACT = 'flood.bin';
@@ -42,7 +48,7 @@ export async function startSession(dir, { artifactBytes, hostNodeArgs = [], work
     const config = await writeHostConfig(dir, 'host', [bench, flood]);
     await makeFile(join(dir, bench.artifacts, BIG_ARTIFACT), artifactBytes);
     await makeFile(join(dir, flood.artifacts, FLOOD_ARTIFACT), 64 * MiB);
-    const host = await startNode(HOST_BIN, ['serve', '--config', config], { ...opts, nodeArgs: hostNodeArgs });
+    const host = await startNode(HOST_BIN, ['serve', '--config', config], { ...opts, nodeArgs: [...HOST_NODE_ARGS, ...hostNodeArgs] });
     started.push(host.child);
 
     const fileDir = join(dir, 'raw-files');
