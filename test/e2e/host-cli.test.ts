@@ -1,10 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT } from '../support/node-child.js';
+import { connect } from '@porthole/guest';
+
+import { exitOf, nextJsonLine, ROOT } from '../support/node-child.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const HOST_BIN = join(ROOT, 'packages/host/bin/porthole-host.js');
@@ -107,5 +109,52 @@ describe('porthole-host check', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain('usage: porthole-host serve --config FILE');
+  });
+});
+
+describe('porthole-host serve', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    dir = await tempDir('serve');
+    await mkdir(join(dir.path, 'data'));
+    await writeFile(join(dir.path, 'host.yaml'), VALID.replace(/\s+fetch:[\s\S]*$/, '\n'));
+  });
+  afterAll(() => dir.remove());
+
+  it('refuses to take over the socket of a host still serving it, which keeps serving', async () => {
+    const first = spawn(process.execPath, [HOST_BIN, 'serve', '--config', join(dir.path, 'host.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const ready = await nextJsonLine(first);
+      const socket = (ready.sockets as Record<string, string>)['agent-1']!;
+
+      const second = run(['serve', '--config', join(dir.path, 'host.yaml')]);
+      expect(second.status).toBe(1);
+      expect(second.stderr).toBe(`porthole-host: cannot serve ${join(dir.path, 'host.yaml')}: ${socket} is in use: another process listens on it (a second host on the same config?)\n`);
+
+      const porthole = connect({ address: `unix:${socket}` });
+      try {
+        expect((await porthole.hello()).sandboxId).toBe('agent-1');
+      } finally {
+        porthole.close();
+      }
+    } finally {
+      first.kill('SIGTERM');
+      await exitOf(first);
+    }
+  });
+
+  it('replaces a socket file left by a host that was killed', async () => {
+    const killed = spawn(process.execPath, [HOST_BIN, 'serve', '--config', join(dir.path, 'host.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await nextJsonLine(killed);
+    killed.kill('SIGKILL');
+    await exitOf(killed);
+
+    const next = spawn(process.execPath, [HOST_BIN, 'serve', '--config', join(dir.path, 'host.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      expect(await nextJsonLine(next)).toMatchObject({ ready: true });
+    } finally {
+      next.kill('SIGTERM');
+      await exitOf(next);
+    }
   });
 });

@@ -38,6 +38,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // SIGHUP's default action ends the process: one sent while the host
+  // starts is kept and applied once it is ready.
+  let hupWhileStarting = false;
+  const hupEarly = (): void => {
+    hupWhileStarting = true;
+  };
+  if (command === 'serve') process.on('SIGHUP', hupEarly);
+
   let config;
   try {
     config = await loadConfigInWorker(configFile);
@@ -56,12 +64,23 @@ export async function main(argv: string[]): Promise<number> {
 
   const log = createLogger(config.logLevel);
   const service = createHostService({ config, logger: log });
-  await service.listen();
+  try {
+    await service.listen();
+  } catch (error) {
+    // What stops a valid config from being served is the machine's state
+    // (a socket in use, a folder's mode, a secret not set): its message
+    // names it, a stack trace would not help.
+    process.stderr.write(`porthole-host: cannot serve ${configFile}: ${(error as Error).message}\n`);
+    await service.close().catch(() => undefined);
+    return 1;
+  }
   process.stdout.write(`${JSON.stringify({ ready: true, sockets: Object.fromEntries(service.sockets) })}\n`);
 
   const file = configFile;
   const reloads = new SerialQueue();
+  process.off('SIGHUP', hupEarly);
   process.on('SIGHUP', () => void reloads.run(() => reload(service, file, log)));
+  if (hupWhileStarting) void reloads.run(() => reload(service, file, log));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

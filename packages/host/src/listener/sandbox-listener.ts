@@ -1,5 +1,5 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -9,6 +9,10 @@ import { connectionOptions, keyOf, type GuestServers } from './guest-servers.js'
 // The VMM (Firecracker, Cloud Hypervisor) connects here on the guest's
 // behalf; group access lets it run as another user in the host's group.
 const SOCKET_MODE = 0o660;
+
+// How long a socket left in the way may take to answer before it counts
+// as in use.
+const PROBE_TIMEOUT_MS = 1000;
 
 /**
  * The Unix socket of one sandbox, `<udsPath>_<port>`. Whatever connects
@@ -93,7 +97,9 @@ export class SandboxListener {
     for (const socket of this.connections) socket.destroy();
     this.guestServers.release(this.guestServer);
     await closed;
-    if (this.path !== undefined) await unlink(this.path).catch(() => undefined);
+    // Only a socket this listener made is removed: a path it never bound
+    // may be another host's.
+    if (server && this.path !== undefined) await unlink(this.path).catch(() => undefined);
   }
 }
 
@@ -103,5 +109,24 @@ async function removeStaleSocket(path: string): Promise<void> {
   const stats = await lstat(path).catch(() => undefined);
   if (!stats) return;
   if (!stats.isSocket()) throw new Error(`${path} exists and is not a socket`);
+  // A socket file outlives a host that was killed; one that still answers
+  // belongs to a running host, whose guests would lose it.
+  if (await answers(path)) throw new Error(`${path} is in use: another process listens on it (a second host on the same config?)`);
   await unlink(path);
+}
+
+/** Whether something accepts connections on the Unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    const done = (listening: boolean): void => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(listening);
+    };
+    // A listener with a full backlog is still a listener.
+    const timer = setTimeout(() => done(true), PROBE_TIMEOUT_MS);
+    probe.once('connect', () => done(true));
+    probe.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'EAGAIN'));
+  });
 }
