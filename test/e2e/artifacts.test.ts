@@ -105,6 +105,18 @@ describe('ListArtifacts and ReadArtifact', () => {
     expect(entry).toMatchObject({ decision: 'failed', reason: 'UNAVAILABLE', message: 'the guest cancelled the call' });
     expect(entry!.bytes).toBeLessThan(big.length / 2);
   });
+  it.each([
+    ['offset', { offset: -5 }, 'offset must be a whole number of bytes, 0 or more; got -5'],
+    ['offset', { offset: 1.5 }, 'offset must be a whole number of bytes, 0 or more; got 1.5'],
+    ['offset', { offset: Number.NaN }, 'offset must be a whole number of bytes, 0 or more; got NaN'],
+    ['length', { length: -1 }, 'length must be a whole number of bytes, 0 or more; got -1'],
+    ['length', { length: 2.7 }, 'length must be a whole number of bytes, 0 or more; got 2.7'],
+  ])('refuses a bad %s in the SDK before anything is sent: %j', async (field, range, message) => {
+    const before = (await host.audit()).length;
+    await expect(host.client().readArtifact('data.bin', range)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field, message });
+    expect((await host.audit()).length).toBe(before);
+  });
+
   it('fails a read whose artifact shrinks under it, instead of serving short', async () => {
     await writeFile(join(host.artifacts(), 'shrinks.bin'), Buffer.alloc(32 * 1024 * 1024, 9));
     const stream = await host.client().readArtifact('shrinks.bin');

@@ -179,6 +179,14 @@ export class Porthole {
    * the artifact's size and sha256 are unchanged.
    */
   async readArtifact(name: string, range: ReadRange = {}): Promise<ArtifactStream> {
+    // The wire's fields are unsigned integers: protobuf would turn -5 or
+    // 1.5 into some other range without a word.
+    for (const field of ['offset', 'length'] as const) {
+      const value: unknown = range[field];
+      if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
+        throw new PortholeError('INVALID_ARGUMENT', `${field} must be a whole number of bytes, 0 or more; got ${String(value)}`, { field });
+      }
+    }
     const open = (offset: number, length: number | undefined) => this.retry.run(() => {
       const request: { name: string; offset: number; length?: number } = { name, offset };
       if (length !== undefined) request.length = length;
