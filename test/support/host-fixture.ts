@@ -132,6 +132,7 @@ export class TestHost {
   }
 
   async audit(): Promise<AuditEntry[]> {
+    this.service.flushAudit();
     const text = await readFile(join(this.dir, 'audit.jsonl'), 'utf8').catch(() => '');
     return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEntry);
   }

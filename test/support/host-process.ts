@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import type { AuditEntry } from '@porthole/host';
+import { AUDIT_FLUSH_MS, type AuditEntry } from '@porthole/host';
 
 import { ROOT } from './node-child.js';
 import { tempDir } from './temp-dir.js';
@@ -120,6 +120,8 @@ export class HostProcess {
   }
 
   async audit(): Promise<AuditEntry[]> {
+    // The host appends its lines at most AUDIT_FLUSH_MS after each call.
+    await new Promise((resolve) => setTimeout(resolve, 2 * AUDIT_FLUSH_MS + 10));
     const text = await readFile(join(this.dir, 'audit.jsonl'), 'utf8').catch(() => '');
     return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEntry);
   }

@@ -28,6 +28,13 @@ export interface AuditEntry {
   durationMs: number;
 }
 
+// Lines wait at most this long, or until this much has gathered, before
+// they are appended. A small call is answered in about 0.3 ms: one append
+// per call cost the host ~25 µs of CPU per Hello at concurrency 1 (15%),
+// while a process that dies loses at most this much of its audit trail.
+export const AUDIT_FLUSH_MS = 25;
+const AUDIT_FLUSH_BYTES = 64 * 1024;
+
 /**
  * Appends one JSON object per decision to a file the host owns. Separate
  * from operational logs: it records what guests asked and what they got.
@@ -35,7 +42,7 @@ export interface AuditEntry {
 export class AuditLog {
   private readonly stream: WriteStream;
   private pending = '';
-  private flushQueued = false;
+  private timer: NodeJS.Timeout | undefined;
   private fd: number | undefined;
 
   constructor(path: string) {
@@ -49,16 +56,15 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    // Lines are written at the end of this event-loop turn: the guest's
-    // answer goes out first, and calls ending together share one write.
     this.pending += `${JSON.stringify(entry)}\n`;
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => this.flush());
+    if (this.pending.length >= AUDIT_FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), AUDIT_FLUSH_MS).unref();
   }
 
-  private flush(): void {
-    this.flushQueued = false;
+  /** Appends every line recorded so far, now. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending === '') return;
     const text = this.pending;
     this.pending = '';

@@ -40,6 +40,8 @@ export interface HostService {
   /** What the host spent for each sandbox since it started, by sandbox id. */
   usage(): Record<string, UsageSnapshot>;
   listen(): Promise<void>;
+  /** Appends the audit lines not yet written (they wait up to AUDIT_FLUSH_MS). */
+  flushAudit(): void;
   /**
    * Puts a new config in force for new calls. Every new sandbox policy is
    * built and checked first; if any fails, nothing changes and the error
@@ -119,6 +121,8 @@ export function createHostService(options: HostServiceOptions): HostService {
     sandboxes,
     sockets,
     usage: () => Object.fromEntries([...sandboxes].map(([id, sandbox]) => [id, sandbox.usage.snapshot()])),
+
+    flushAudit: () => audit.flush(),
 
     async listen() {
       await audit.ready();
