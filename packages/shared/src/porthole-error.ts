@@ -114,5 +114,8 @@ function reasonOfStatus(code: status): Reason {
 }
 
 function transportMessage(error: ServiceError): string {
-  return error.details ? error.details : `gRPC status ${status[error.code]}`;
+  // grpc-js ends a failed connection's details with "Resolution note: "
+  // and nothing after it when name resolution had nothing to add.
+  const details = error.details?.replace(/\s*Resolution note:\s*$/, '');
+  return details ? details : `gRPC status ${status[error.code]}`;
 }

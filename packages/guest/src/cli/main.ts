@@ -80,11 +80,17 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       return EXIT_USAGE;
     }
     const failure = PortholeError.from(error);
+    // A missing or malformed address is the caller's setup, not a refusal.
+    if (failure.code === 'INVALID_ARGUMENT' && failure.field === 'address') {
+      const problem = failure.message.startsWith('no address')
+        ? 'no address: pass --address ADDR or set PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT)'
+        : failure.message;
+      io.stderr.write(`porthole: ${problem}\n`);
+      return EXIT_USAGE;
+    }
     const field = failure.field ? ` [${failure.field}]` : '';
     const retry = failure.retryAfterMs === undefined ? '' : ` (retry after ${failure.retryAfterMs} ms)`;
     io.stderr.write(`porthole: ${failure.code}${field}: ${failure.message}${retry}\n`);
-    // A missing or malformed address is the caller's setup, not a refusal.
-    if (failure.code === 'INVALID_ARGUMENT' && failure.field === 'address') return EXIT_USAGE;
     return REASON_EXIT_CODE[failure.code];
   } finally {
     client?.close();
