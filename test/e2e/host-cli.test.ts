@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,21 @@ describe('porthole-host check', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`invalid config ${join(dir.path, 'bad.yaml')}`);
     expect(result.stderr).toContain(`  ${issue}`);
+  });
+
+  it('names what serve would refuse: a secret not set, an outputs folder others can write', async () => {
+    await mkdir(join(dir.path, 'open-out'), { mode: 0o777 });
+    await chmod(join(dir.path, 'open-out'), 0o777);
+    const text = VALID
+      .replace('dir: out,', 'dir: open-out,')
+      .replace('methods: [GET, POST] }', 'methods: [GET, POST], inject: [{ header: Authorization, from: { env: PORTHOLE_TEST_UNSET_TOKEN } }] }');
+    expect(await check('preflight.yaml', text)).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `porthole-host: config ${join(dir.path, 'preflight.yaml')} cannot be served\n` +
+        '  sandboxes[0].fetch.allow[0].inject[0].from.env: environment variable PORTHOLE_TEST_UNSET_TOKEN is not set\n' +
+        `  sandboxes[0].outputs.dir: outputs folder ${join(dir.path, 'open-out')} is writable by group or others (mode 777)\n`,
+    });
   });
 
   it('refuses a file that does not exist', () => {

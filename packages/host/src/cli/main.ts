@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 
 import { loadConfigInWorker } from '../config/load-config-in-worker.js';
 import { ConfigError } from '../config/load-config.js';
+import { preflight } from '../config/preflight.js';
 import { createLogger } from '../log/logger.js';
 import { SerialQueue } from '../serial-queue.js';
 import { createHostService, type HostService } from '../service/host-service.js';
@@ -57,6 +58,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'check') {
+    const issues = await preflight(config);
+    if (issues.length > 0) {
+      process.stderr.write(`porthole-host: config ${configFile} cannot be served\n`);
+      for (const issue of issues) process.stderr.write(`  ${issue.path}: ${issue.message}\n`);
+      return 1;
+    }
     const ids = config.sandboxes.map((s) => s.id).join(', ');
     process.stdout.write(`config ok: ${config.sandboxes.length} sandbox(es): ${ids}\n`);
     return 0;

@@ -285,7 +285,7 @@ async function sizeOf(path: string): Promise<number | undefined> {
 
 // The outputs folder must be the host's alone: anyone else able to write
 // there could plant links or files the host would then treat as outputs.
-async function checkOwnFolder(dir: string): Promise<void> {
+export async function checkOwnFolder(dir: string): Promise<void> {
   const info = await stat(dir);
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
