@@ -70,4 +70,16 @@ describe('Hello', () => {
     await expect(client.hello()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     client.close();
   });
+  it('keeps the first answer for the connection, and asks again on refresh', async () => {
+    const client = host.client('alpha');
+    const hellos = async (): Promise<number> => (await host.audit()).filter((e) => e.action === 'Hello').length;
+    const before = await hellos();
+    const first = await client.hello();
+    expect(await client.hello()).toBe(first);
+    expect(await hellos()).toBe(before + 1);
+    const fresh = await client.hello({ refresh: true });
+    expect(fresh).not.toBe(first);
+    expect(fresh.sandboxId).toBe('alpha');
+    expect(await hellos()).toBe(before + 2);
+  });
 });

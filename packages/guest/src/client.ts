@@ -126,8 +126,13 @@ export class Porthole {
     });
   }
 
-  /** The host's handshake answer: sandbox id, enabled actions, limits. */
-  hello(): Promise<wire.HelloResponseOut> {
+  /**
+   * The host's handshake answer: sandbox id, enabled actions, limits. The
+   * first answer is kept for this connection's life; a host reload can
+   * change the limits, so pass `{ refresh: true }` to ask again.
+   */
+  hello({ refresh = false }: { refresh?: boolean } = {}): Promise<wire.HelloResponseOut> {
+    if (refresh) this.helloResult = undefined;
     this.helloResult ??= this.retry.run(() => new Promise<wire.HelloResponseOut>((resolve, reject) => {
       this.client.hello(
         { sdkVersion: SDK_VERSION, protocolMajor: PROTOCOL_MAJOR },
