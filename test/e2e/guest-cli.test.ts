@@ -125,6 +125,10 @@ describe('the porthole CLI', () => {
     [['ls', '--bogus'], 'porthole: ls: unknown option "--bogus"\nusage: porthole [--address ADDR] ls [--json]\n'],
     [['read', 'a', '--offset=1e3'], '--offset "1e3": expected a whole number of bytes'],
     [['fetch', 'http://x/', '-H', 'no-colon'], `-H "no-colon": expected 'Name: value'`],
+    [['fetch', 'http://x/', '-d', '@/nonexistent/body'], 'porthole: fetch: -d "/nonexistent/body": cannot be read (ENOENT)\n'],
+    [['fetch', 'http://x/', '-o', '/nonexistent/dir/out'], 'porthole: fetch: -o "/nonexistent/dir/out": its folder cannot be written (ENOENT)\n'],
+    [['write', 'x.txt', '/nonexistent/file'], 'porthole: write: FILE "/nonexistent/file": cannot be read (ENOENT)\n'],
+    [['read', 'notes.txt', '-o', '/nonexistent/dir/out'], 'porthole: read: -o "/nonexistent/dir/out": its folder cannot be written (ENOENT)\n'],
   ])('exits 2 on usage error %j', async (args, message) => {
     const result = await porthole(args, { address });
     expect(result.code).toBe(2);

@@ -1,5 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { access, open, type FileHandle } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadable } from 'node:stream/web';
@@ -124,6 +125,7 @@ const COMMANDS: Record<string, Command> = {
     const range: { offset?: number; length?: number } = {};
     if (values.offset !== undefined) range.offset = wholeNumber('--offset', values.offset);
     if (values.length !== undefined) range.length = wholeNumber('--length', values.length);
+    await checkWritable('-o', values.output);
     const stream = await client.readArtifact(positionals[0]!, range);
     await pipeline(stream, destination(values.output, io));
     return 0;
@@ -135,7 +137,7 @@ const COMMANDS: Record<string, Command> = {
       key: { type: 'string' },
     }, ['NAME'], ['FILE']);
     const source = positionals[1] ?? '-';
-    const data = source === '-' ? io.stdin : createReadStream(source);
+    const data = source === '-' ? io.stdin : (await openLocal(source, 'r', 'FILE')).createReadStream();
     const stored = await client.writeOutput(positionals[0]!, data as AsyncIterable<Uint8Array>, {
       ...(values['content-type'] === undefined ? {} : { contentType: values['content-type'] }),
       ...(values.key === undefined ? {} : { idempotencyKey: values.key }),
@@ -159,6 +161,7 @@ const COMMANDS: Record<string, Command> = {
       return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
     });
     const body = values.data === undefined ? undefined : await dataArgument(values.data, io.stdin);
+    await checkWritable('-o', values.output);
     const method = values.request ?? (body === undefined ? 'GET' : 'POST');
 
     const response = await client.fetch(positionals[0]!, {
@@ -200,8 +203,35 @@ function wholeNumber(flag: string, text: string): number {
 
 async function dataArgument(text: string, stdin: Readable): Promise<Buffer> {
   if (text === '@-') return Buffer.concat(await stdin.toArray());
-  if (text.startsWith('@')) return readFile(text.slice(1));
+  if (text.startsWith('@')) {
+    const handle = await openLocal(text.slice(1), 'r', '-d');
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
   return Buffer.from(text);
+}
+
+// A file named on the command line that cannot be opened is a bad command
+// line (exit 2), found before anything is asked of the host.
+async function openLocal(path: string, flags: 'r', what: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (error) {
+    throw new UsageError(`${what} ${JSON.stringify(path)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Refuses an output file whose folder cannot be written, before any request. */
+async function checkWritable(flag: string, file: string | undefined): Promise<void> {
+  if (file === undefined || file === '-') return;
+  try {
+    await access(dirname(resolve(file)), constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`${flag} ${JSON.stringify(file)}: its folder cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 // stdout is not ended by pipeline: other output may follow and the process
