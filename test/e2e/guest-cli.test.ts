@@ -124,6 +124,7 @@ describe('the porthole CLI', () => {
     [['read', 'a', 'b'], 'porthole: read: unexpected argument "b"\n'],
     [['ls', '--bogus'], 'porthole: ls: unknown option "--bogus"\nusage: porthole [--address ADDR] ls [--json]\n'],
     [['read', 'a', '--offset=1e3'], '--offset "1e3": expected a whole number of bytes'],
+    [['read', 'a', '--offset', '-1'], 'porthole: read: --offset needs a value; one starting with "-" is written --offset=VALUE\n'],
     [['fetch', 'http://x/', '-H', 'no-colon'], `-H "no-colon": expected 'Name: value'`],
     [['fetch', 'http://x/', '-d', '@/nonexistent/body'], 'porthole: fetch: -d "/nonexistent/body": cannot be read (ENOENT)\n'],
     [['fetch', 'http://x/', '-o', '/nonexistent/dir/out'], 'porthole: fetch: -o "/nonexistent/dir/out": its folder cannot be written (ENOENT)\n'],
@@ -136,6 +137,11 @@ describe('the porthole CLI', () => {
     expect(result.stderr).toContain(message);
     // A usage error shows the one command's synopsis, not the whole help.
     if (args.length > 0) expect(result.stderr).not.toContain('Exit codes');
+  });
+
+  it('prints its version', async () => {
+    const result = await porthole(['--version'], { address });
+    expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^porthole \d+\.\d+\.\d+\n$/), stderr: '' });
   });
 
   it('prints one command\'s usage for COMMAND --help, and exits 0', async () => {

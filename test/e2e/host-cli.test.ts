@@ -76,7 +76,8 @@ describe('porthole-host check', () => {
       'sandboxes[1].id: id "agent-1" is already used by sandboxes[0]'],
     ['two sandboxes on one socket', `${VALID}  - id: agent-2\n    listen: { udsPath: run/agent-1.vsock }\n`,
       'sandboxes[1].listen: socket "run/agent-1.vsock_52" is already used by sandboxes[0]'],
-    ['YAML that does not parse', 'sandboxes: [\n', '(file): is not valid YAML or JSON'],
+    ['YAML that does not parse, showing where', 'sandboxes: [\n',
+      '(file): is not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1:\n      sandboxes: [\n      ^\n'],
     ['a host with a port', VALID.replace('host: api.example.test', 'host: "127.0.0.1:8080"'),
       'sandboxes[0].fetch.allow[0].host: expected a hostname, "*.domain" or an IP address, without scheme, port or path'],
     ['a missing required size', VALID.replace('maxBytes: 1GiB, ', ''),
@@ -108,6 +109,10 @@ describe('porthole-host check', () => {
     });
   });
 
+  it('prints its version', () => {
+    expect(run(['--version'])).toEqual({ status: 0, stdout: expect.stringMatching(/^porthole-host \d+\.\d+\.\d+\n$/), stderr: '' });
+  });
+
   it('refuses a file that does not exist', () => {
     const result = run(['check', '--config', join(dir.path, 'missing.yaml')]);
     expect(result.status).toBe(1);
@@ -118,7 +123,7 @@ describe('porthole-host check', () => {
     [[], 'a command is needed'],
     [['serve'], '--config FILE is needed'],
     [['launch', '--config', 'x'], 'unknown command "launch"'],
-    [['check', '--confg', 'x'], "Unknown option '--confg'"],
+    [['check', '--confg', 'x'], 'porthole-host: unknown option "--confg"\n'],
   ])('exits 2 on usage error %j', (args, message) => {
     const result = run(args);
     expect(result.status).toBe(2);

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PortholeError, REASON_EXIT_CODE } from '@porthole/shared';
 
 import { connect, type Porthole } from '../client.js';
+import { SDK_VERSION } from '../version.js';
 
 // Each command's synopsis and what it does; the help lists them in order.
 const SYNOPSES: Record<string, [synopsis: string, what: string]> = {
@@ -54,6 +55,10 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     args = rest;
   }
   const [command, ...commandArgs] = args;
+  if (command === '--version') {
+    io.stdout.write(`porthole ${SDK_VERSION}\n`);
+    return 0;
+  }
   if (command === undefined || command === '-h' || command === '--help') {
     (command ? io.stdout : io.stderr).write(`${USAGE}\n`);
     return command ? 0 : EXIT_USAGE;
@@ -257,7 +262,11 @@ function destination(file: string | undefined, io: Io): Writable {
 // is about positionals, not the typo the user made.
 function usageProblem(error: Error): string {
   const unknown = /^Unknown option '([^']+)'/.exec(error.message);
-  return unknown ? `unknown option ${JSON.stringify(unknown[1])}` : error.message;
+  if (unknown) return `unknown option ${JSON.stringify(unknown[1])}`;
+  // "--offset -1": node:util takes -1 for an option, not the value.
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous) return `${ambiguous[1]} needs a value; one starting with "-" is written ${ambiguous[1]}=VALUE`;
+  return error.message;
 }
 
 function isParseError(error: unknown): boolean {

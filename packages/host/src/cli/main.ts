@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load-config.js';
 import { preflight } from '../config/preflight.js';
 import { createLogger } from '../log/logger.js';
 import { SerialQueue } from '../serial-queue.js';
+import { HOST_VERSION } from '../version.js';
 import { createHostService, type HostService } from '../service/host-service.js';
 
 const USAGE = `usage: porthole-host serve --config FILE
@@ -21,11 +22,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
       allowPositionals: true,
     });
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (values.version) {
+      process.stdout.write(`porthole-host ${HOST_VERSION}\n`);
       return 0;
     }
     [command] = positionals;
@@ -35,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!configFile) throw new Error('--config FILE is needed');
   } catch (error) {
-    process.stderr.write(`porthole-host: ${(error as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`porthole-host: ${usageProblem(error as Error)}\n${USAGE}\n`);
     return 2;
   }
 
@@ -109,4 +114,11 @@ async function reload(service: HostService, file: string, log: ReturnType<typeof
       log.error({ file, err: error }, 'config reload failed; the old policy stays');
     }
   }
+}
+
+// node:util's message for an unknown option goes on to explain `--`, which
+// is about positionals, not the typo.
+function usageProblem(error: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
+  return unknown ? `unknown option ${JSON.stringify(unknown[1])}` : error.message;
 }

@@ -29,7 +29,11 @@ export async function loadConfig(file: string): Promise<HostConfig> {
   try {
     raw = parse(text, { prettyErrors: true });
   } catch (error) {
-    throw new ConfigError(file, [{ path: '(file)', message: `is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}` }]);
+    // The parser's message ends its first line with "at line L, column C:"
+    // and shows the lines there below it, with a caret.
+    const [first = '', ...snippet] = (error as Error).message.split('\n');
+    const shown = snippet.filter((line) => line.trim() !== '').slice(0, 4).map((line) => `\n      ${line}`).join('');
+    throw new ConfigError(file, [{ path: '(file)', message: `is not valid YAML or JSON: ${shown ? first : first.replace(/:$/, '')}${shown}` }]);
   }
 
   const result = validateHostConfig(raw);
