@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 
 import type { ConfigIssue, HostConfig } from '@porthole/shared';
 
-import { resolveCredentials } from '../fetch/credentials.js';
+import { CredentialError, resolveCredentials } from '../fetch/credentials.js';
 import { checkOwnFolder } from '../outputs/output-store.js';
 
 /**
@@ -15,10 +15,9 @@ export async function preflight(config: HostConfig): Promise<ConfigIssue[]> {
   for (const [index, sandbox] of config.sandboxes.entries()) {
     const where = `sandboxes[${index}]`;
     for (const [ruleIndex, rule] of (sandbox.fetch?.allow ?? []).entries()) {
-      await resolveCredentials(rule.inject, `${where}.fetch.allow[${ruleIndex}]`).catch((error: Error) => {
-        // The message starts with its field path: "<path>: <problem>".
-        const colon = error.message.indexOf(': ');
-        issues.push({ path: error.message.slice(0, colon), message: error.message.slice(colon + 2) });
+      await resolveCredentials(rule.inject, `${where}.fetch.allow[${ruleIndex}]`).catch((error: unknown) => {
+        if (!(error instanceof CredentialError)) throw error;
+        issues.push({ path: error.field, message: error.problem });
       });
     }
     const dir = sandbox.outputs?.dir;

@@ -12,6 +12,13 @@ export interface ResolvedCredential {
   guestHeader: Credential['guestHeader'];
 }
 
+/** A secret that cannot be used, with the config field that names it. */
+export class CredentialError extends Error {
+  constructor(readonly field: string, readonly problem: string) {
+    super(`${field}: ${problem}`);
+  }
+}
+
 /**
  * Reads each credential's secret from the host's environment or a file.
  * Throws an Error naming the config field when one cannot be read; the
@@ -24,16 +31,16 @@ export async function resolveCredentials(credentials: readonly Credential[], whe
     if ('env' in credential.from) {
       secret = process.env[credential.from.env];
       if (secret === undefined || secret === '') {
-        throw new Error(`${field}.env: environment variable ${credential.from.env} is not set`);
+        throw new CredentialError(`${field}.env`, `environment variable ${credential.from.env} is not set`);
       }
     } else {
       const file = credential.from.file;
       secret = await readFile(file, 'utf8').then((text) => text.trim(), (error: NodeJS.ErrnoException) => {
-        throw new Error(`${field}.file: ${file} cannot be read (${error.code ?? 'error'})`);
+        throw new CredentialError(`${field}.file`, `${file} cannot be read (${error.code ?? 'error'})`);
       });
-      if (secret === '') throw new Error(`${field}.file: ${file} is empty`);
+      if (secret === '') throw new CredentialError(`${field}.file`, `${file} is empty`);
     }
-    if (/[\r\n\0]/.test(secret)) throw new Error(`${field}: the secret holds a CR, LF or NUL character`);
+    if (/[\r\n\0]/.test(secret)) throw new CredentialError(field, 'the secret holds a CR, LF or NUL character');
     return { header: credential.header, value: `${credential.prefix}${secret}`, secret, guestHeader: credential.guestHeader };
   }));
 }

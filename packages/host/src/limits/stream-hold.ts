@@ -28,11 +28,6 @@ export class StreamHold {
 
   constructor(private readonly log?: Logger) {}
 
-  /** Whether new calls are held back now. */
-  get held(): boolean {
-    return this.timer !== undefined;
-  }
-
   /**
    * Follows one connection of the sandbox until it closes; `streams` is
    * its usual limit of concurrent streams, restored after each hold.
@@ -40,7 +35,7 @@ export class StreamHold {
   watch(session: ServerHttp2Session, streams: number): void {
     this.sessions.set(session, streams);
     session.once('close', () => this.sessions.delete(session));
-    if (this.held) this.apply(session, 0);
+    if (this.timer) this.apply(session, 0);
   }
 
   /**
@@ -48,7 +43,7 @@ export class StreamHold {
    * longer: calls refused during it were sent before it began.
    */
   hold(ms: number): void {
-    if (this.held) return;
+    if (this.timer) return;
     this.holds++;
     for (const session of this.sessions.keys()) this.apply(session, 0);
     this.timer = setTimeout(() => this.release(), ms);
