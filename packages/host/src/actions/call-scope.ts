@@ -108,8 +108,12 @@ export class CallScope implements CpuAccount, Stoppable {
    * CPU budget as it is spent, so calls admitted after it see the debt.
    * A call refused at admission did no work for the guest; charging it
    * would push the honest retry-after it was just given further away.
+   * Nor is an ended call charged: its usage and audit line are closed, and
+   * what still runs in its context (gRPC closing the stream, the audit
+   * flush its line started) would move a retry-after given since.
    */
   addCpu(ms: number): void {
+    if (this.finished) return;
     this.cpuMs += ms;
     if (this.release) this.deps.admission.chargeCpu(ms);
   }
