@@ -97,9 +97,9 @@ describe('the porthole CLI', () => {
 
   it.each([
     ['POLICY_DENIED', 10, ['fetch', 'http://169.254.169.254/latest/meta-data/'], 'porthole: POLICY_DENIED [url]: no fetch rule allows GET http://169.254.169.254/latest/meta-data/\n'],
-    ['INVALID_ARGUMENT', 13, ['write', '../escape'], 'porthole: INVALID_ARGUMENT [head.name]: output name "../escape" starts with a dot\n'],
+    ['INVALID_ARGUMENT', 13, ['write', '../escape'], 'porthole: INVALID_ARGUMENT [head.name]: output name "../escape" holds "/": an output name is one file name, not a path\n'],
     ['NOT_FOUND', 14, ['read', 'nope.txt'], 'porthole: NOT_FOUND [name]: no artifact named "nope.txt"\n'],
-    ['INVALID_ARGUMENT', 13, ['write', 'sub/dir.txt', CLI], 'porthole: INVALID_ARGUMENT [head.name]: output name "sub/dir.txt" holds "/"; only A-Z a-z 0-9 . _ - are allowed\n'],
+    ['INVALID_ARGUMENT', 13, ['write', 'sub/dir.txt', CLI], 'porthole: INVALID_ARGUMENT [head.name]: output name "sub/dir.txt" holds "/": an output name is one file name, not a path\n'],
   ])('exits with the code of %s and says why on stderr', async (_reason, code, args, stderr) => {
     expect(await porthole(args, { address })).toEqual({ code, stdout: '', stderr });
   });

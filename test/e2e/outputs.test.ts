@@ -118,8 +118,9 @@ describe('WriteOutput', () => {
   });
 
   it.each([
-    ['../escape', 'output name "../escape" starts with a dot'],
-    ['a/b', 'output name "a/b" holds "/"; only A-Z a-z 0-9 . _ - are allowed'],
+    ['../escape', 'output name "../escape" holds "/": an output name is one file name, not a path'],
+    ['a/b', 'output name "a/b" holds "/": an output name is one file name, not a path'],
+    ['a\\b', 'output name "a\\\\b" holds "\\\\": an output name is one file name, not a path'],
     ['.profile', 'output name ".profile" starts with a dot'],
     ['', 'output name "" is empty'],
     ['x'.repeat(129), `output name "${'x'.repeat(129)}" is 129 characters, at most 128 are allowed`],

@@ -39,6 +39,9 @@ export function outputNameProblem(name: string): string | undefined {
   if (name.length > OUTPUT_NAME_MAX_LENGTH) {
     return `is ${name.length} characters, at most ${OUTPUT_NAME_MAX_LENGTH} are allowed`;
   }
+  // "../x" is a path first: calling it a dot-file would hide what it tried.
+  const separator = /[/\\]/.exec(name);
+  if (separator) return `holds ${JSON.stringify(separator[0])}: an output name is one file name, not a path`;
   if (name.startsWith('.')) return 'starts with a dot';
   const bad = /[^A-Za-z0-9._-]/.exec(name);
   if (bad) return `holds ${JSON.stringify(bad[0])}; only A-Z a-z 0-9 . _ - are allowed`;
