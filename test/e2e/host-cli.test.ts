@@ -124,6 +124,7 @@ describe('porthole-host check', () => {
     [['serve'], '--config FILE is needed'],
     [['launch', '--config', 'x'], 'unknown command "launch"'],
     [['check', '--confg', 'x'], 'porthole-host: unknown option "--confg"\n'],
+    [['check', '--config', '-x.yaml'], 'porthole-host: --config needs a value; one starting with "-" is written --config=VALUE\n'],
   ])('exits 2 on usage error %j', (args, message) => {
     const result = run(args);
     expect(result.status).toBe(2);

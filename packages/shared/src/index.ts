@@ -26,6 +26,7 @@ export {
   OUTPUT_NAME_PATTERN,
   outputNameProblem,
 } from './limits.js';
+export { parseArgsProblem } from './parse-args-problem.js';
 
 // For implementers: the contract, its generated types and the host config.
 export {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadable } from 'node:stream/web';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { PortholeError, REASON_EXIT_CODE } from '@porthole/shared';
+import { parseArgsProblem, PortholeError, REASON_EXIT_CODE } from '@porthole/shared';
 
 import { connect, type Porthole } from '../client.js';
 import { SDK_VERSION } from '../version.js';
@@ -82,7 +82,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
     if (error instanceof UsageError || isParseError(error)) {
       const known = run ? `${command}: ` : '';
-      io.stderr.write(`porthole: ${known}${usageProblem(error as Error)}\n${shortUsage(run ? command : undefined)}\n`);
+      io.stderr.write(`porthole: ${known}${parseArgsProblem(error as Error)}\n${shortUsage(run ? command : undefined)}\n`);
       return EXIT_USAGE;
     }
     const failure = PortholeError.from(error);
@@ -256,17 +256,6 @@ function destination(file: string | undefined, io: Io): Writable {
   stdout.once('error', fail);
   out.once('close', () => stdout.off('error', fail));
   return out;
-}
-
-// node:util's message for an unknown option goes on to explain `--`, which
-// is about positionals, not the typo the user made.
-function usageProblem(error: Error): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
-  if (unknown) return `unknown option ${JSON.stringify(unknown[1])}`;
-  // "--offset -1": node:util takes -1 for an option, not the value.
-  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(error.message);
-  if (ambiguous) return `${ambiguous[1]} needs a value; one starting with "-" is written ${ambiguous[1]}=VALUE`;
-  return error.message;
 }
 
 function isParseError(error: unknown): boolean {

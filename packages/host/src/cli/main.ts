@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 
+import { parseArgsProblem } from '@porthole/shared';
+
 import { loadConfigInWorker } from '../config/load-config-in-worker.js';
 import { ConfigError } from '../config/load-config.js';
 import { preflight } from '../config/preflight.js';
@@ -40,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!configFile) throw new Error('--config FILE is needed');
   } catch (error) {
-    process.stderr.write(`porthole-host: ${usageProblem(error as Error)}\n${USAGE}\n`);
+    process.stderr.write(`porthole-host: ${parseArgsProblem(error as Error)}\n${USAGE}\n`);
     return 2;
   }
 
@@ -114,11 +116,4 @@ async function reload(service: HostService, file: string, log: ReturnType<typeof
       log.error({ file, err: error }, 'config reload failed; the old policy stays');
     }
   }
-}
-
-// node:util's message for an unknown option goes on to explain `--`, which
-// is about positionals, not the typo.
-function usageProblem(error: Error): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
-  return unknown ? `unknown option ${JSON.stringify(unknown[1])}` : error.message;
 }
