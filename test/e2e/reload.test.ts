@@ -89,6 +89,15 @@ describe('policy reload', () => {
     expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', message: "outputs would exceed the sandbox's 1100-byte quota (600 bytes stored)" });
   });
 
+  it('answers Hello on an open connection with the policy in force, before and after a reload', async () => {
+    const h = await start([sandboxEntry('alpha', { limits: { requestsPerSecond: 50 } })]);
+    const client = h.client();
+    // Twice each: an answer is encoded once and then sent as it is.
+    for (let i = 0; i < 2; i++) expect((await client.hello({ refresh: true })).limits?.requestsPerSecond).toBe(50);
+    await h.reload([sandboxEntry('alpha', { limits: { requestsPerSecond: 70 } })]);
+    for (let i = 0; i < 2; i++) expect((await client.hello({ refresh: true })).limits?.requestsPerSecond).toBe(70);
+  });
+
   it('refuses a policy that cannot be built, and the old one stays', async () => {
     const h = await start([sandboxEntry('alpha')]);
     const error = await h.reload([sandboxEntry('alpha', {

@@ -13,6 +13,26 @@ import { HOST_VERSION } from '../version.js';
 // new Sandbox: each is built once.
 const answers = new WeakMap<Sandbox, wire.HelloResponse>();
 
+// The wire encoding of each answer built here (null until first sent).
+// Answers are frozen when built, so an encoding never goes stale; without
+// it grpc-js would convert and encode the same answer on every call.
+const encodings = new WeakMap<object, Buffer | null>();
+
+type Encode = (answer: wire.HelloResponse) => Buffer;
+
+/** `service` with each Hello answer encoded once, not on every call. */
+export function withHelloEncodedOnce<S extends { Hello: { responseSerialize: Encode } }>(service: S): S {
+  const encode = service.Hello.responseSerialize;
+  const encodeOnce: Encode = (answer) => {
+    const known = encodings.get(answer);
+    if (known) return known;
+    const bytes = encode(answer);
+    if (known === null) encodings.set(answer, bytes);
+    return bytes;
+  };
+  return { ...service, Hello: { ...service.Hello, responseSerialize: encodeOnce } };
+}
+
 /** Answers the handshake: who the host sees, what it allows, which bounds hold. */
 export function hello(sandbox: Sandbox, request: wire.HelloRequest): wire.HelloResponse {
   const major = request.protocolMajor === 0 ? PROTOCOL_MAJOR : request.protocolMajor;
@@ -21,10 +41,17 @@ export function hello(sandbox: Sandbox, request: wire.HelloRequest): wire.HelloR
   }
   let answer = answers.get(sandbox);
   if (!answer) {
-    answer = describe(sandbox);
+    answer = freeze(describe(sandbox));
     answers.set(sandbox, answer);
+    encodings.set(answer, null);
   }
   return answer;
+}
+
+function freeze(answer: wire.HelloResponse): wire.HelloResponse {
+  Object.freeze(answer.actions);
+  Object.freeze(answer.limits);
+  return Object.freeze(answer);
 }
 
 function describe(sandbox: Sandbox): wire.HelloResponse {

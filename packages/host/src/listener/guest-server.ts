@@ -6,6 +6,7 @@ import { MAX_MESSAGE_BYTES, portholeService } from '@porthole/shared';
 import type { Logger } from 'pino';
 
 import type { Sandbox } from '../sandbox/sandbox.js';
+import { withHelloEncodedOnce } from '../actions/hello.js';
 import { sandboxHandlers } from '../service/handlers.js';
 import { injectorHttp2Server, policeSession, streamBudget } from './frame-police.js';
 
@@ -35,13 +36,16 @@ export interface ConnectionOwner {
  * even when idle. Each connection is bound to the listener that accepted
  * it when it is injected, and each call to its connection's listener, by
  * the objects Node and grpc-js make for them (session, stream, the call's
- * metadata object) and never by anything the guest sends.
+ * metrics recorder) and never by anything the guest sends.
  */
 export class GuestServer {
   private readonly grpcServer: grpc.Server;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   private readonly sessions = new WeakMap<Http2Session, ConnectionOwner>();
-  private readonly calls = new WeakMap<grpc.Metadata, ConnectionOwner>();
+  // Keyed by the one object grpc-js makes per call and hands both to
+  // interceptors and to handlers: the call's metrics recorder. null marks
+  // a recorder grpc-js gave more than one call, which binds no call again.
+  private readonly calls = new WeakMap<object, ConnectionOwner | null>();
   // Node creates the session of an injected connection, and grpc-js the
   // call of a stream, synchronously in the event that hands them over;
   // these carry the owner into those events and are empty outside them.
@@ -60,7 +64,7 @@ export class GuestServer {
       'grpc.enable_channelz': 0,
       interceptors: [(_method, call) => this.bindCall(call)],
     });
-    this.grpcServer.addService(portholeService(), sandboxHandlers((call) => this.sandboxOf(call)) as unknown as grpc.UntypedServiceImplementation);
+    this.grpcServer.addService(withHelloEncodedOnce(portholeService()), sandboxHandlers((call) => this.sandboxOf(call)) as unknown as grpc.UntypedServiceImplementation);
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
     const http2Server = injectorHttp2Server(this.grpcServer);
@@ -112,22 +116,31 @@ export class GuestServer {
     });
   }
 
+  /**
+   * Binds the call grpc-js is making to the connection's owner, by the
+   * call's metrics recorder, which handlers reach too. The call is returned
+   * as it is: a wrapping ServerInterceptingCall, to learn the call's
+   * metadata, relayed every event of every call through one more layer.
+   */
   private bindCall(call: grpc.ServerInterceptingCallInterface): grpc.ServerInterceptingCall {
     const owner = this.streamOwner;
     this.streamOwner = undefined;
-    return new grpc.ServerInterceptingCall(call, {
-      start: (next) => next({
-        onReceiveMetadata: (metadata, nextMetadata) => {
-          if (owner) this.calls.set(metadata, owner);
-          nextMetadata(metadata);
-        },
-      }),
-    });
+    const key = call.getMetricsRecorder();
+    // A recorder seen before is not one call's own: no call holding it is
+    // served, rather than one served as another's sandbox.
+    if (this.calls.has(key)) {
+      this.calls.set(key, null);
+      this.log.error('calls refused: grpc-js gave two calls the same metrics recorder');
+    } else if (owner) {
+      this.calls.set(key, owner);
+    }
+    // grpc-js only uses what an interceptor returns through this interface.
+    return call as grpc.ServerInterceptingCall;
   }
 
   /** The sandbox in force on the call's connection now; undefined is a host fault. */
-  private sandboxOf(call: { metadata: grpc.Metadata }): Sandbox | undefined {
-    const owner = this.calls.get(call.metadata);
+  private sandboxOf(call: { getMetricsRecorder(): object }): Sandbox | undefined {
+    const owner = this.calls.get(call.getMetricsRecorder());
     if (!owner) this.log.error('call refused: its connection is bound to no sandbox');
     return owner?.sandbox;
   }
