@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 
 import type { CpuAccount } from '../accounting/cpu-meter.js';
 import type { SandboxUsage } from '../accounting/sandbox-usage.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import type { CallAdmission, Direction } from '../limits/call-admission.js';
 import type { BulkStream, EndTurn, SendShare } from '../limits/send-share.js';
 import { sendMessage, type Stoppable } from './send-message.js';
@@ -65,6 +65,11 @@ export class CallScope implements CpuAccount, Stoppable {
       if (this.finished) this.controller.abort(CALL_ENDED);
     }
     return this.controller.signal;
+  }
+
+  /** Whether the call has succeeded or failed. */
+  get ended(): boolean {
+    return this.finished;
   }
 
   /** Throws RATE_LIMITED when the sandbox is over its rate or concurrency. */
@@ -176,14 +181,8 @@ export class CallScope implements CpuAccount, Stoppable {
     this.release?.();
     this.controller?.abort(CALL_ENDED);
     this.bulk?.close();
-    const cost = {
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      upstreamMs: round(this.upstreamMs),
-      cpuMs: round(this.cpuMs),
-    };
-    this.deps.usage.record(decision, cost);
-    this.deps.audit.record({
+    // One object serves as the call's cost and its audit line.
+    const entry: AuditEntry = {
       time: new Date().toISOString(),
       sandbox: this.deps.sandbox,
       action: this.action,
@@ -192,9 +191,14 @@ export class CallScope implements CpuAccount, Stoppable {
       reason,
       message,
       bytes: this.bytesIn + this.bytesOut,
-      ...cost,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      upstreamMs: round(this.upstreamMs),
+      cpuMs: round(this.cpuMs),
       durationMs: round(performance.now() - this.started),
-    });
+    };
+    this.deps.usage.record(decision, entry);
+    this.deps.audit.record(entry);
   }
 }
 

@@ -1,3 +1,6 @@
+// Every admitted call takes a token: one answer serves them all.
+const TAKEN = Object.freeze({ ok: true } as const);
+
 /**
  * A token bucket: `capacity` tokens, refilled at `ratePerSecond`. Time comes
  * from a monotonic clock so wall-clock jumps neither grant nor steal tokens.
@@ -26,7 +29,7 @@ export class TokenBucket {
     this.refill(now);
     if (this.tokens >= count) {
       this.tokens -= count;
-      return { ok: true };
+      return TAKEN;
     }
     const missing = Math.min(count, this.capacity) - this.tokens;
     return { ok: false, retryAfterMs: Math.max(1, Math.ceil((missing / this.ratePerSecond) * 1000)) };

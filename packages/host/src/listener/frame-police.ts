@@ -53,11 +53,14 @@ export function policeSession(
     }
   };
 
+  // One listener for every stream of the session, not one made per stream;
+  // a stream is aborted at most once.
+  const reset = (): void => count('resets');
   session.on('ping', () => count('pings'));
   session.on('remoteSettings', () => count('settings'));
   session.on('stream', (stream: ServerHttp2Stream) => {
     count('streams');
-    stream.once('aborted', () => count('resets'));
+    stream.on('aborted', reset);
   });
 }
 

@@ -2,7 +2,7 @@ import type { SandboxConfig } from '@porthole/shared';
 import type { Logger } from 'pino';
 
 import { SandboxUsage } from '../accounting/sandbox-usage.js';
-import { CallScope, type ActionName } from '../actions/call-scope.js';
+import { CallScope, type ActionName, type ScopeDeps } from '../actions/call-scope.js';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { ConnectionBudget } from '../fetch/connection-budget.js';
@@ -47,6 +47,7 @@ export class Sandbox {
   readonly streamHold: StreamHold;
   readonly log: Logger;
   private pool: UpstreamPool | undefined;
+  private scopeDeps: ScopeDeps | undefined;
   /** The outputs store of the policy this one replaces, kept for its folder. */
   private readonly outputsReused: boolean;
 
@@ -101,7 +102,8 @@ export class Sandbox {
   }
 
   scope(action: ActionName): CallScope {
-    return new CallScope({
+    // What every call's scope shares, made once per policy, not per call.
+    this.scopeDeps ??= {
       sandbox: this.id,
       admission: this.admission,
       audit: this.deps.audit,
@@ -109,7 +111,8 @@ export class Sandbox {
       log: this.log,
       stallMs: this.config.limits.stallTimeoutMs,
       ...(this.deps.sendShare ? { sendShare: this.deps.sendShare } : {}),
-    }, action);
+    };
+    return new CallScope(this.scopeDeps, action);
   }
 
   async close(): Promise<void> {

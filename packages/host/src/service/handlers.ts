@@ -54,7 +54,6 @@ function serve<C extends Call, R>(
     return;
   }
   const scope = sandbox.scope(action);
-  (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
   const succeed = (result: R): void => {
     scope.succeed();
     done(result);
@@ -76,6 +75,9 @@ function serve<C extends Call, R>(
   };
   if (sandbox.meterCpu) runMetered(scope, body);
   else body();
+  // grpc-js emits 'cancelled' in a later tick, for every call, also one
+  // that has ended: a call answered in this turn (Hello) needs no listener.
+  if (!scope.ended) (call as NodeJS.EventEmitter).on('cancelled', () => scope.cancel());
 }
 
 /** A handler answered by one message: unary and client-streaming calls. */
