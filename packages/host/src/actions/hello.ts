@@ -27,8 +27,14 @@ export function withHelloEncodedOnce<S extends { Hello: { responseSerialize: Enc
     const known = encodings.get(answer);
     if (known) return known;
     const bytes = encode(answer);
-    if (known === null) encodings.set(answer, bytes);
-    return bytes;
+    if (known !== null) return bytes;
+    // A small Buffer is a slice of a shared 8 KiB pool, which the cache
+    // would keep alive for as long as the sandbox's policy: keep a copy
+    // with its own memory instead.
+    const kept = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(kept);
+    encodings.set(answer, kept);
+    return kept;
   };
   return { ...service, Hello: { ...service.Hello, responseSerialize: encodeOnce } };
 }
