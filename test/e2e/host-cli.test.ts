@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { connect } from '@porthole/guest';
 
-import { exitOf, nextJsonLine, ROOT } from '../support/node-child.js';
+import { eventually, exitOf, nextJsonLine, ROOT } from '../support/node-child.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const HOST_BIN = join(ROOT, 'packages/host/bin/porthole-host.js');
@@ -147,13 +147,31 @@ describe('porthole-host serve', () => {
     try {
       const ready = await nextJsonLine(first);
       const socket = (ready.sockets as Record<string, string>)['agent-1']!;
-
-      const second = run(['serve', '--config', join(dir.path, 'host.yaml')]);
-      expect(second.status).toBe(1);
-      expect(second.stderr).toBe(`porthole-host: cannot serve ${join(dir.path, 'host.yaml')}: ${socket} is in use: another process listens on it (a second host on the same config?)\n`);
-
       const porthole = connect({ address: `unix:${socket}` });
       try {
+        // A write in progress while the second host starts: its temporary
+        // file in the outputs folder must outlive the second host.
+        let finish!: () => void;
+        const finished = new Promise<void>((resolve) => (finish = resolve));
+        let sentFirst!: () => void;
+        const firstSent = new Promise<void>((resolve) => (sentFirst = resolve));
+        const write = porthole.writeOutput('in-flight.txt', (async function* () {
+          yield 'part 1, ';
+          sentFirst();
+          await finished;
+          yield 'part 2';
+        })());
+        await firstSent;
+        const tmp = join(dir.path, 'out/.porthole/tmp');
+        await eventually(async () => (await readdir(tmp)).length === 1, 'the write has its temporary file');
+
+        const second = run(['serve', '--config', join(dir.path, 'host.yaml')]);
+        expect(second.status).toBe(1);
+        expect(second.stderr).toBe(`porthole-host: cannot serve ${join(dir.path, 'host.yaml')}: ${socket} is in use: another process listens on it (a second host on the same config?)\n`);
+
+        finish();
+        expect(await write).toMatchObject({ name: 'in-flight.txt', size: 14 });
+        expect(await readFile(join(dir.path, 'out/in-flight.txt'), 'utf8')).toBe('part 1, part 2');
         expect((await porthole.hello()).sandboxId).toBe('agent-1');
       } finally {
         porthole.close();

@@ -107,6 +107,19 @@ describe('policy reload', () => {
     expect((await h.client().hello()).actions).toEqual(['LIST_ARTIFACTS', 'READ_ARTIFACT', 'WRITE_OUTPUT']);
   });
 
+  it('refuses a socket path it cannot take before changing any sandbox', async () => {
+    const h = await start([sandboxEntry('alpha'), sandboxEntry('beta', { artifacts: undefined })]);
+    await writeFile(join(h.dir, 'not-a-folder'), 'a file');
+    const error = await h.reload([
+      sandboxEntry('alpha', { listen: { udsPath: 'not-a-folder/alpha.vsock', port: 52 } }),
+      sandboxEntry('beta'),
+    ]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/not-a-folder\/alpha\.vsock_52: its folder .*not-a-folder cannot be made \((EEXIST|ENOTDIR)\)$/);
+    // alpha still answers on its old socket, and beta did not gain artifacts.
+    expect((await h.client('alpha').hello()).sandboxId).toBe('alpha');
+    expect((await h.client('beta').hello()).actions).toEqual(['WRITE_OUTPUT']);
+  });
+
   it('leaves the quotas as they were when a reload fails', async () => {
     const quotas = { dir: 'alpha/outputs', maxBytes: 1000, maxFiles: 10, maxFileBytes: 1000 };
     const h = await start([sandboxEntry('alpha', { outputs: quotas })]);

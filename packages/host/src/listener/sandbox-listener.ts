@@ -59,8 +59,7 @@ export class SandboxListener {
   async listen(): Promise<void> {
     const path = this.path;
     if (path === undefined) return;
-    await mkdir(dirname(path), { recursive: true });
-    await removeStaleSocket(path);
+    if (await checkSocketPath(path)) await unlink(path);
     const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -103,16 +102,23 @@ export class SandboxListener {
   }
 }
 
-// A socket file left by a previous run is ours to replace; anything else at
-// that path is not, and is refused rather than deleted.
-async function removeStaleSocket(path: string): Promise<void> {
+/**
+ * Checks that a listener can take `path`, changing nothing but making its
+ * folder; returns whether a socket file a previous run left is there to
+ * replace. Anything else at that path is not ours, and is refused rather
+ * than deleted; so is a socket that still answers, which belongs to a
+ * running host whose guests would lose it.
+ */
+export async function checkSocketPath(path: string): Promise<boolean> {
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`${path}: its folder ${folder} cannot be made (${error.code ?? error.message})`);
+  });
   const stats = await lstat(path).catch(() => undefined);
-  if (!stats) return;
+  if (!stats) return false;
   if (!stats.isSocket()) throw new Error(`${path} exists and is not a socket`);
-  // A socket file outlives a host that was killed; one that still answers
-  // belongs to a running host, whose guests would lose it.
   if (await answers(path)) throw new Error(`${path} is in use: another process listens on it (a second host on the same config?)`);
-  await unlink(path);
+  return true;
 }
 
 /** Whether something accepts connections on the Unix socket at `path`. */

@@ -8,7 +8,7 @@ import type { EgressGuard, Resolver } from '../fetch/upstream-pool.js';
 import { HostAdmission } from '../limits/host-admission.js';
 import { SendShare } from '../limits/send-share.js';
 import { GuestServers } from '../listener/guest-servers.js';
-import { SandboxListener } from '../listener/sandbox-listener.js';
+import { checkSocketPath, SandboxListener } from '../listener/sandbox-listener.js';
 import { VsockListener } from '../listener/vsock-listener.js';
 import { createLogger } from '../log/logger.js';
 import { Sandbox } from '../sandbox/sandbox.js';
@@ -126,6 +126,10 @@ export function createHostService(options: HostServiceOptions): HostService {
 
     async listen() {
       await audit.ready();
+      // A second host on the same config is refused before it opens an
+      // outputs folder: opening clears the temporaries of the first
+      // host's writes in progress.
+      for (const listener of listeners.values()) if (listener.path !== undefined) await checkSocketPath(listener.path);
       for (const sandbox of sandboxes.values()) await sandbox.open();
       for (const listener of listeners.values()) await startListener(listener);
       if (vsockListener) {
@@ -143,6 +147,10 @@ export function createHostService(options: HostServiceOptions): HostService {
           const sandbox = build(sandboxConfig, index, sandboxes.get(sandboxConfig.id));
           built.push(sandbox);
           await sandbox.open();
+          // A socket path no listener of this host holds yet must be free
+          // to take, or the reload would stop at a sandbox half replaced.
+          const path = socketPath(sandboxConfig);
+          if (path !== undefined && ![...listeners.values()].some((l) => l.path === path)) await checkSocketPath(path);
         }
       } catch (error) {
         await Promise.all(built.map((s) => s.close()));
@@ -194,6 +202,9 @@ export function createHostService(options: HostServiceOptions): HostService {
 
       // The old socket goes before its replacement takes the same path.
       await Promise.all(stopping.map((l) => l.close()));
+      // TODO(limit): a bind that still fails after checkSocketPath passed
+      // (the folder's mode changed in between) leaves that sandbox without
+      // a socket until the next good reload; the rest of the policy is new.
       if (listening) for (const listener of starting) await startListener(listener);
       // Calls in progress still hold their sandbox; its pools close when they end.
       for (const sandbox of retired) {
