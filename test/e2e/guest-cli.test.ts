@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,12 @@ describe('the porthole CLI', () => {
         res.end(`${req.headers['x-token'] ?? '-'} ${body.toString()}`);
       },
       '/v1/missing': (_req, res) => res.writeHead(404).end('gone'),
+      // Part of a body, then the connection is cut.
+      '/v1/cut': (_req, res) => {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('partial');
+        setTimeout(() => res.destroy(), 50);
+      },
     }).listen();
     host = await TestHost.start({
       sandboxes: [sandboxEntry('alpha', {
@@ -86,6 +92,23 @@ describe('the porthole CLI', () => {
     expect(result.stdout).toMatch(/^HTTP 200\r\n/);
     expect(result.stdout).toContain('x-seen-method: POST\r\n');
     expect(result.stdout.endsWith('\r\n\r\nt1 payload')).toBe(true);
+  });
+
+  it('fetch -o and read -o leave an existing file as it was when the transfer fails part way', async () => {
+    const folder = join(host.dir, 'kept');
+    await mkdir(folder);
+    const file = join(folder, 'keep.txt');
+    await writeFile(file, 'precious');
+    const cut = await porthole(['fetch', `${upstream.origin}/v1/cut`, '-o', file], { address });
+    expect(cut.code).not.toBe(0);
+    expect(cut.stderr).toMatch(/^porthole: [A-Z_]+: /);
+    expect(await readFile(file, 'utf8')).toBe('precious');
+    expect(await readdir(folder)).toEqual(['keep.txt']);
+
+    // A whole transfer replaces it.
+    expect((await porthole(['read', 'data.txt', '-o', file], { address })).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe('line one\nline two\n');
+    expect(await readdir(folder)).toEqual(['keep.txt']);
   });
 
   it('fetch -f exits 3 on an HTTP error status, and 0 without -f', async () => {

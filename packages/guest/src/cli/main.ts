@@ -1,6 +1,6 @@
 import { constants, createWriteStream } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { access, open, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadable } from 'node:stream/web';
@@ -132,7 +132,7 @@ const COMMANDS: Record<string, Command> = {
     if (values.length !== undefined) range.length = wholeNumber('--length', values.length);
     await checkWritable('-o', values.output);
     const stream = await client.readArtifact(positionals[0]!, range);
-    await pipeline(stream, destination(values.output, io));
+    await intoDestination(values.output, io, (out) => pipeline(stream, out));
     return 0;
   },
 
@@ -174,13 +174,14 @@ const COMMANDS: Record<string, Command> = {
       headers,
       ...(body === undefined ? {} : { body }),
     });
-    const out = destination(values.output, io);
-    if (values.include) {
-      const lines = [`HTTP ${response.status} ${response.statusText}`.trimEnd()];
-      for (const [name, value] of response.headers) lines.push(`${name}: ${value}`);
-      out.write(`${lines.join('\r\n')}\r\n\r\n`);
-    }
-    await pipeline(Readable.fromWeb(response.body as WebReadable), out);
+    await intoDestination(values.output, io, async (out) => {
+      if (values.include) {
+        const lines = [`HTTP ${response.status} ${response.statusText}`.trimEnd()];
+        for (const [name, value] of response.headers) lines.push(`${name}: ${value}`);
+        out.write(`${lines.join('\r\n')}\r\n\r\n`);
+      }
+      await pipeline(Readable.fromWeb(response.body as WebReadable), out);
+    });
     if (values.fail && response.status >= 400) {
       io.stderr.write(`porthole: ${positionals[0]} answered HTTP ${response.status}\n`);
       return EXIT_HTTP_ERROR;
@@ -239,10 +240,26 @@ async function checkWritable(flag: string, file: string | undefined): Promise<vo
   }
 }
 
+/**
+ * Runs `fill` on stdout, or on FILE written through a temporary file beside
+ * it and renamed once whole: a transfer that fails part way (a refusal for
+ * size, a timeout, a lost host) leaves a FILE that was there as it was.
+ */
+async function intoDestination(file: string | undefined, io: Io, fill: (out: Writable) => Promise<void>): Promise<void> {
+  if (file === undefined || file === '-') return fill(stdoutWriter(io));
+  const temporary = join(dirname(resolve(file)), `.${basename(file)}.${process.pid}.part`);
+  try {
+    await fill(createWriteStream(temporary, { flags: 'wx' }));
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 // stdout is not ended by pipeline: other output may follow and the process
-// owns it. A file is written whole by the stream and closed.
-function destination(file: string | undefined, io: Io): Writable {
-  if (file !== undefined && file !== '-') return createWriteStream(file);
+// owns it.
+function stdoutWriter(io: Io): Writable {
   const { stdout } = io;
   const out = new Writable({
     write(chunk: Buffer, _encoding, done) {
