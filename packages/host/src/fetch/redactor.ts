@@ -28,28 +28,44 @@ export class Redactor {
 
   /**
    * A byte stream with every secret replaced, including one split across
-   * chunks: the longest secret's length minus one byte is held back.
+   * chunks. Only a tail that could be the start of a secret is held back
+   * for the next chunk: a stream that pauses after "tick 1" must deliver
+   * it then, not a chunk later or never.
    */
   stream(): Transform {
-    const keep = Math.max(0, ...this.needles.map((n) => n.length - 1));
+    const needles = this.needles;
     let carry: Buffer = Buffer.alloc(0);
     const replace = (data: Buffer): Buffer => {
       let out = data;
-      for (const needle of this.needles) out = replaceAll(out, needle);
+      for (const needle of needles) out = replaceAll(out, needle);
       return out;
     };
     return new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        const data = replace(Buffer.concat([carry, chunk]));
-        const cut = Math.max(0, data.length - keep);
+        const data = replace(carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk);
+        const cut = data.length - secretStartAtEnd(data, needles);
         carry = data.subarray(cut);
-        done(null, data.subarray(0, cut));
+        done(null, cut > 0 ? data.subarray(0, cut) : undefined);
       },
       flush(done) {
         done(null, carry.length > 0 ? replace(carry) : null);
       },
     });
   }
+}
+
+/** The length of the longest end of `data` that some needle starts with, short of the whole needle. */
+function secretStartAtEnd(data: Buffer, needles: Buffer[]): number {
+  let longest = 0;
+  for (const needle of needles) {
+    for (let length = Math.min(needle.length - 1, data.length); length > longest; length--) {
+      if (data.compare(needle, 0, length, data.length - length) === 0) {
+        longest = length;
+        break;
+      }
+    }
+  }
+  return longest;
 }
 
 function replaceAll(data: Buffer, needle: Buffer): Buffer {
