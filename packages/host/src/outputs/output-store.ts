@@ -22,6 +22,12 @@ const STATE_DIR = '.porthole';
 // A long write re-checks the disk's free space this often.
 const FREE_SPACE_CHECK_BYTES = 8 * 1024 * 1024;
 
+// Idempotency records kept per sandbox. The SDK sends a key with every
+// write, so without a bound they would grow with every write ever made,
+// outside the sandbox's quota. Past the bound the oldest quarter goes: a
+// retry of one of those writes stores its output again, as a first write.
+export const KEY_RECORDS_MAX = 1024;
+
 export interface OutputHeadIn {
   name: string;
   expectedSize?: number;
@@ -52,8 +58,9 @@ export class OutputStore {
   private reservedBytes = 0;
   private pending = 0;
   private nextTmp = 0;
+  private keyRecords = 0;
 
-  constructor(private current: OutputsPolicy) {}
+  constructor(private current: OutputsPolicy, private readonly keyRecordsMax = KEY_RECORDS_MAX) {}
 
   get policy(): OutputsPolicy {
     return this.current;
@@ -85,6 +92,7 @@ export class OutputStore {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     await mkdir(this.keysDir, { recursive: true, mode: 0o700 });
+    this.keyRecords = (await readdir(this.keysDir)).length;
 
     const usage = { bytes: 0, files: 0 };
     for (const entry of await readdir(this.policy.dir, { withFileTypes: true })) {
@@ -172,9 +180,24 @@ export class OutputStore {
       const stored = { name, size, sha256 };
       // After the rename: a crash in between costs a retry one more write of
       // the same content, never a record pointing at nothing.
-      if (keyPath) await writeRecord(keyPath, stored);
+      if (keyPath) {
+        await writeRecord(keyPath, stored);
+        if (!earlier && ++this.keyRecords > this.keyRecordsMax) await this.dropOldestKeys();
+      }
       return { ...stored, replayed: false };
     });
+  }
+
+  // Runs inside a commit, so no record is read or written meanwhile.
+  private async dropOldestKeys(): Promise<void> {
+    const records = await Promise.all((await readdir(this.keysDir)).map(async (name) => {
+      const path = join(this.keysDir, name);
+      return { path, mtimeMs: (await lstat(path)).mtimeMs };
+    }));
+    records.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    const drop = records.slice(0, records.length - Math.floor(this.keyRecordsMax * 0.75));
+    for (const { path } of drop) await unlink(path).catch(() => undefined);
+    this.keyRecords = records.length - drop.length;
   }
 
   /**
