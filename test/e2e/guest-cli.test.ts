@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { connect } from '@porthole/guest';
+
 import { sandboxEntry, TestHost } from '../support/host-fixture.js';
 import { ROOT } from '../support/node-child.js';
 import { Upstream } from '../support/upstream.js';
@@ -109,6 +111,26 @@ describe('the porthole CLI', () => {
     expect((await porthole(['read', 'data.txt', '-o', file], { address })).code).toBe(0);
     expect(await readFile(file, 'utf8')).toBe('line one\nline two\n');
     expect(await readdir(folder)).toEqual(['keep.txt']);
+  });
+
+  it('a bad header or body is INVALID_ARGUMENT naming the field, from the SDK and the CLI, before any request', async () => {
+    const callsBefore = host.service.usage().alpha!.calls;
+    const client = connect({ address });
+    try {
+      await expect(client.fetch(`${upstream.origin}/v1/echo`, { headers: { 'x-a': 'a\r\nb' } }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'headers', message: expect.stringMatching(/^headers: .*invalid header value/s) });
+      await expect(client.fetch(`${upstream.origin}/v1/echo`, { method: 'POST', body: { a: 1 } as unknown as string }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'body', message: 'body is Object; a fetch body is a string, a Uint8Array or an ArrayBuffer' });
+      await expect(client.writeOutput('n.txt', 12345 as unknown as string))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'data', message: expect.stringContaining('it is number; output data is a string, a Uint8Array') });
+    } finally {
+      client.close();
+    }
+    const cli = await porthole(['fetch', `${upstream.origin}/v1/echo`, '-H', 'X-Bad: a\nb'], { address });
+    expect(cli.code).toBe(13);
+    expect(cli.stderr).toMatch(/^porthole: INVALID_ARGUMENT \[headers\]: headers: .*invalid header value/s);
+    // The write's call was opened before its data proved unreadable; the fetches never were.
+    expect(host.service.usage().alpha!.calls).toBeLessThanOrEqual(callsBefore + 1);
   });
 
   it('fetch -f exits 3 on an HTTP error status, and 0 without -f', async () => {

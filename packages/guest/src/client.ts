@@ -147,7 +147,7 @@ export class Porthole {
 
   /** An HTTP exchange carried out by the host under its policy. */
   async fetch(url: string | URL, init: FetchInit = {}): Promise<PortholeResponse> {
-    const headers = init.headers === undefined ? [] : [...new Headers(init.headers).entries()].map(([name, value]) => ({ name, value }));
+    const headers = headerList(init.headers);
     const request = {
       method: (init.method ?? 'GET').toUpperCase(),
       url: String(url),
@@ -358,9 +358,23 @@ async function send(
   ]);
 }
 
+// Mistakes in what the caller passed are theirs to fix, not a host that
+// is away: INVALID_ARGUMENT naming the field, as the host would answer,
+// never a bare TypeError that reads as UNAVAILABLE and gets retried.
+function headerList(init: FetchInit['headers']): { name: string; value: string }[] {
+  if (init === undefined) return [];
+  try {
+    return [...new Headers(init).entries()].map(([name, value]) => ({ name, value }));
+  } catch (error) {
+    throw new PortholeError('INVALID_ARGUMENT', `headers: ${(error as Error).message}`, { field: 'headers' });
+  }
+}
+
 function bodyBytes(body: FetchInit['body']): Buffer {
   if (body === undefined) return Buffer.alloc(0);
   if (typeof body === 'string') return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
-  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const kind = body === null ? 'null' : typeof body === 'object' ? (body as object).constructor?.name ?? 'object' : typeof body;
+  throw new PortholeError('INVALID_ARGUMENT', `body is ${kind}; a fetch body is a string, a Uint8Array or an ArrayBuffer`, { field: 'body' });
 }

@@ -21,5 +21,12 @@ export async function* toChunks(data: OutputData): AsyncGenerator<Buffer> {
 function parts(data: OutputData): AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {
   if (typeof data === 'string' || data instanceof Uint8Array) return [data];
   if (data instanceof ArrayBuffer) return [new Uint8Array(data)];
-  return data;
+  if (isIterable(data)) return data;
+  const kind = data === null ? 'null' : typeof data === 'object' ? (data as object).constructor?.name ?? 'object' : typeof data;
+  throw new TypeError(`it is ${kind}; output data is a string, a Uint8Array, an ArrayBuffer, or an iterable or async iterable of strings and Uint8Arrays`);
+}
+
+function isIterable(data: unknown): data is AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {
+  if (data === null || typeof data !== 'object') return false;
+  return typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (data as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
