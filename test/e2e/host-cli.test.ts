@@ -71,7 +71,7 @@ describe('porthole-host check', () => {
     ['too many redirects', VALID.replace('      allow:', '      maxRedirects: 9\n      allow:'),
       'sandboxes[0].fetch.maxRedirects: Too big: expected number to be <=5'],
     ['no sandboxes', 'audit: { path: a.jsonl }\nsandboxes: []\n', 'sandboxes: at least one sandbox is needed'],
-    ['no audit path', 'sandboxes: []\n', 'audit: Invalid input: expected object, received undefined'],
+    ['no audit path', 'sandboxes: []\n', 'audit: is required (object)'],
     ['two sandboxes with one id', `${VALID}  - id: agent-1\n    listen: { udsPath: run/other.vsock }\n`,
       'sandboxes[1].id: id "agent-1" is already used by sandboxes[0]'],
     ['two sandboxes on one socket', `${VALID}  - id: agent-2\n    listen: { udsPath: run/agent-1.vsock }\n`,

@@ -139,9 +139,12 @@ export class TestHost {
 
   async stop(): Promise<void> {
     for (const client of this.clients) client.close();
-    await this.service.close();
+    try {
+      await this.service.close();
+    } finally {
+      await this.removeDir();
+    }
     const strays = this.dialled.filter((a) => !isLoopback(a));
-    await this.removeDir();
     if (strays.length > 0) throw new Error(`the host dialled non-loopback addresses: ${strays.join(', ')}`);
   }
 }

@@ -287,7 +287,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function validateHostConfig(
   input: unknown,
 ): { ok: true; config: HostConfig } | { ok: false; issues: ConfigIssue[] } {
-  const result = hostConfigSchema.safeParse(input);
+  // zod's own words for a missing key ("expected object, received
+  // undefined") send the reader looking for a wrong value, not a line to add.
+  const result = hostConfigSchema.safeParse(input, {
+    error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? `is required (${issue.expected})` : undefined),
+  });
   if (result.success) return { ok: true, config: result.data };
   return {
     ok: false,
