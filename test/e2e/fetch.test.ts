@@ -376,6 +376,14 @@ describe('FetchUrl', () => {
       ));
     });
 
+    it('says the whole response was late when the upstream answered and then stalled', async () => {
+      const response = await host.client().fetch(`${upstream.origin}/slow?t=stall`, { timeoutMs: 300 });
+      expect(response.status).toBe(200);
+      expect(await refusal(response.text())).toStrictEqual(failure(
+        'TIMEOUT', `${upstream.origin} did not send its whole response within 300 ms`, undefined, 300,
+      ));
+    });
+
     it('uses a guest timeout shorter than the policy timeout', async () => {
       expect(await refusal(host.client().fetch(`${upstream.origin}/hang?t=guest`, { timeoutMs: 200 }))).toStrictEqual(failure(
         'TIMEOUT', `${upstream.origin} did not answer within 200 ms`, undefined, 200,

@@ -78,11 +78,13 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
   const deadline = new FetchDeadline(timeoutMs);
   const stopCancelHook = scope.onCancel((reason) => deadline.abort(reason));
   const started = performance.now();
+  let answered = false;
   try {
     for (;;) {
       const response = await send(sandbox, scope, exchange, guestHeaders, policy, deadline);
       const location = response.headers.location;
       if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
+        answered = true;
         await relay(response, exchange, policy, scope, call, deadline);
         return;
       }
@@ -90,7 +92,7 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
       follow(exchange, response.statusCode, location, policy, allowList);
     }
   } catch (error) {
-    throw upstreamError(error, exchange, timeoutMs, deadline, exchange.redirects > 0 ? 'redirect' : 'url');
+    throw upstreamError(error, exchange, timeoutMs, deadline, exchange.redirects > 0 ? 'redirect' : 'url', answered);
   } finally {
     deadline.clear();
     stopCancelHook();
@@ -200,7 +202,9 @@ function resolveLocation(location: string, base: URL): string {
 }
 
 /** The one place upstream and network failures become Porthole errors. */
-function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, deadline: FetchDeadline, field: string): PortholeError {
+function upstreamError(
+  error: unknown, exchange: Exchange, timeoutMs: number, deadline: FetchDeadline, field: string, answered: boolean,
+): PortholeError {
   if (error instanceof PortholeError) return error;
   // The guest's cancel travels as the deadline's reason.
   if (deadline.aborted && deadline.reason instanceof PortholeError) return deadline.reason;
@@ -214,7 +218,9 @@ function upstreamError(error: unknown, exchange: Exchange, timeoutMs: number, de
   const where = `${url.protocol}//${url.host}`;
   if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new PortholeError('TIMEOUT', `${where} did not answer within ${timeoutMs} ms`, { limit: timeoutMs, cause: error });
+    // After the head the guest has seen an answer: what ran out is the time for all of it.
+    const late = answered ? 'did not send its whole response' : 'did not answer';
+    return new PortholeError('TIMEOUT', `${where} ${late} within ${timeoutMs} ms`, { limit: timeoutMs, cause: error });
   }
   if (code === 'UND_ERR_HEADERS_OVERFLOW') {
     return new PortholeError('TOO_LARGE', `${where} sent response headers over the host's limit`, { cause: error });
