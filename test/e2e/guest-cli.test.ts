@@ -174,6 +174,8 @@ describe('the porthole CLI', () => {
     [['fetch', 'http://x/', '-d', '@/nonexistent/body'], 'porthole: fetch: -d "/nonexistent/body": cannot be read (ENOENT)\n'],
     [['fetch', 'http://x/', '-o', '/nonexistent/dir/out'], 'porthole: fetch: -o "/nonexistent/dir/out": its folder cannot be written (ENOENT)\n'],
     [['write', 'x.txt', '/nonexistent/file'], 'porthole: write: FILE "/nonexistent/file": cannot be read (ENOENT)\n'],
+    [['write', 'x.txt', '/tmp'], 'porthole: write: FILE "/tmp": is a folder, not a file\n'],
+    [['fetch', 'http://x/', '-d', '@/tmp'], 'porthole: fetch: -d "/tmp": is a folder, not a file\n'],
     [['read', 'notes.txt', '-o', '/nonexistent/dir/out'], 'porthole: read: -o "/nonexistent/dir/out": its folder cannot be written (ENOENT)\n'],
   ])('exits 2 on usage error %j', async (args, message) => {
     const result = await porthole(args, { address });

@@ -24,8 +24,9 @@ const USAGE = `usage: porthole [--address ADDR] COMMAND ...
 
 ${Object.values(SYNOPSES).map(([synopsis, what]) => `  ${synopsis}\n      ${what}`).join('\n')}
 
-ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT), or
-vsock:2:52 inside a VM when that is unset. Results go to stdout, errors
+ADDR defaults to $PORTHOLE_ADDRESS (unix:PATH or vsock:CID:PORT), or,
+when that is unset and /dev/vsock exists, vsock:2:52 (the host seen from
+a VM; set PORTHOLE_ADDRESS= to turn that off). Results go to stdout, errors
 to stderr. Exit codes: 0 ok, 1 unexpected, 2 usage (a bad command line
 or address), 3 fetch -f got an HTTP error status, and one per refusal
 reason:
@@ -223,11 +224,19 @@ async function dataArgument(text: string, stdin: Readable): Promise<Buffer> {
 // A file named on the command line that cannot be opened is a bad command
 // line (exit 2), found before anything is asked of the host.
 async function openLocal(path: string, flags: 'r', what: string): Promise<FileHandle> {
+  let handle: FileHandle;
   try {
-    return await open(path, flags);
+    handle = await open(path, flags);
   } catch (error) {
     throw new UsageError(`${what} ${JSON.stringify(path)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  // A folder opens for reading and fails only when read, after the request
+  // has started; pipes and devices are fine sources.
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new UsageError(`${what} ${JSON.stringify(path)}: is a folder, not a file`);
+  }
+  return handle;
 }
 
 /** Refuses an output file whose folder cannot be written, before any request. */
