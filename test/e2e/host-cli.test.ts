@@ -109,6 +109,20 @@ describe('porthole-host check', () => {
     });
   });
 
+  it('names a file standing where serve would make a folder, for outputs and for sockets', async () => {
+    await writeFile(join(dir.path, 'a-file'), 'not a folder');
+    const text = VALID
+      .replace('dir: out,', 'dir: a-file,')
+      .replace('udsPath: run/agent-1.vsock', 'udsPath: a-file/run/agent-1.vsock');
+    expect(await check('in-the-way.yaml', text)).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `porthole-host: config ${join(dir.path, 'in-the-way.yaml')} cannot be served\n` +
+        `  sandboxes[0].outputs.dir: ${join(dir.path, 'a-file')} is not a folder\n` +
+        `  sandboxes[0].listen.udsPath: the socket ${join(dir.path, 'a-file/run/agent-1.vsock_52')} cannot be made: ${join(dir.path, 'a-file')} is not a folder\n`,
+    });
+  });
+
   it('prints its version', () => {
     expect(run(['--version'])).toEqual({ status: 0, stdout: expect.stringMatching(/^porthole-host \d+\.\d+\.\d+\n$/), stderr: '' });
   });

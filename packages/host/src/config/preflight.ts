@@ -1,14 +1,16 @@
 import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
-import type { ConfigIssue, HostConfig } from '@porthole/shared';
+import { hybridVsockPath, type ConfigIssue, type HostConfig } from '@porthole/shared';
 
 import { CredentialError, resolveCredentials } from '../fetch/credentials.js';
 import { checkOwnFolder } from '../outputs/output-store.js';
 
 /**
  * What `serve` would refuse in a config the schema accepts: secrets it
- * cannot read, and outputs folders that are not the host's alone. Reads
- * only; a folder serve would create is fine if it does not exist yet.
+ * cannot read, outputs folders that are not the host's alone, and folders
+ * (for outputs or sockets) that a file stands in the way of. Reads only; a
+ * folder serve would create is fine if it does not exist yet.
  */
 export async function preflight(config: HostConfig): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
@@ -21,9 +23,30 @@ export async function preflight(config: HostConfig): Promise<ConfigIssue[]> {
       });
     }
     const dir = sandbox.outputs?.dir;
-    if (dir !== undefined && (await stat(dir).catch(() => undefined))) {
-      await checkOwnFolder(dir).catch((error: Error) => issues.push({ path: `${where}.outputs.dir`, message: error.message }));
+    if (dir !== undefined) {
+      const problem = await folderProblem(dir);
+      if (problem) issues.push({ path: `${where}.outputs.dir`, message: problem });
+      else if (await stat(dir).catch(() => undefined)) {
+        await checkOwnFolder(dir).catch((error: Error) => issues.push({ path: `${where}.outputs.dir`, message: error.message }));
+      }
+    }
+    if (sandbox.listen) {
+      const socket = hybridVsockPath(sandbox.listen.udsPath, sandbox.listen.port);
+      const problem = await folderProblem(dirname(socket));
+      if (problem) issues.push({ path: `${where}.listen.udsPath`, message: `the socket ${socket} cannot be made: ${problem}` });
     }
   }
   return issues;
+}
+
+/**
+ * Why serve could not make or use the folder `dir`, or undefined: the
+ * nearest part of it that exists must be a folder.
+ */
+async function folderProblem(dir: string): Promise<string | undefined> {
+  for (let path = dir; ; path = dirname(path)) {
+    const info = await stat(path).catch(() => undefined);
+    if (info) return info.isDirectory() ? undefined : `${path} is not a folder`;
+    if (dirname(path) === path) return undefined;
+  }
 }
