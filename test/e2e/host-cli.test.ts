@@ -35,6 +35,12 @@ describe('porthole-host check', () => {
   });
   afterAll(() => dir.remove());
 
+  /** What check prints for a config the schema accepts but serve would refuse. */
+  function cannotServe(name: string, issues: string[]): ReturnType<typeof run> {
+    const lines = issues.map((issue) => `  ${issue}\n`).join('');
+    return { status: 1, stdout: '', stderr: `porthole-host: config ${join(dir.path, name)} cannot be served\n${lines}` };
+  }
+
   async function check(name: string, text: string): Promise<ReturnType<typeof run>> {
     const file = join(dir.path, name);
     await writeFile(file, text);
@@ -100,13 +106,10 @@ describe('porthole-host check', () => {
     const text = VALID
       .replace('dir: out,', 'dir: open-out,')
       .replace('methods: [GET, POST] }', 'methods: [GET, POST], inject: [{ header: Authorization, from: { env: PORTHOLE_TEST_UNSET_TOKEN } }] }');
-    expect(await check('preflight.yaml', text)).toEqual({
-      status: 1,
-      stdout: '',
-      stderr: `porthole-host: config ${join(dir.path, 'preflight.yaml')} cannot be served\n` +
-        '  sandboxes[0].fetch.allow[0].inject[0].from.env: environment variable PORTHOLE_TEST_UNSET_TOKEN is not set\n' +
-        `  sandboxes[0].outputs.dir: outputs folder ${join(dir.path, 'open-out')} is writable by group or others (mode 777)\n`,
-    });
+    expect(await check('preflight.yaml', text)).toEqual(cannotServe('preflight.yaml', [
+      'sandboxes[0].fetch.allow[0].inject[0].from.env: environment variable PORTHOLE_TEST_UNSET_TOKEN is not set',
+      `sandboxes[0].outputs.dir: outputs folder ${join(dir.path, 'open-out')} is writable by group or others (mode 777)`,
+    ]));
   });
 
   it('names a file standing where serve would make a folder, for outputs and for sockets', async () => {
@@ -114,13 +117,10 @@ describe('porthole-host check', () => {
     const text = VALID
       .replace('dir: out,', 'dir: a-file,')
       .replace('udsPath: run/agent-1.vsock', 'udsPath: a-file/run/agent-1.vsock');
-    expect(await check('in-the-way.yaml', text)).toEqual({
-      status: 1,
-      stdout: '',
-      stderr: `porthole-host: config ${join(dir.path, 'in-the-way.yaml')} cannot be served\n` +
-        `  sandboxes[0].outputs.dir: ${join(dir.path, 'a-file')} is not a folder\n` +
-        `  sandboxes[0].listen.udsPath: the socket ${join(dir.path, 'a-file/run/agent-1.vsock_52')} cannot be made: ${join(dir.path, 'a-file')} is not a folder\n`,
-    });
+    expect(await check('in-the-way.yaml', text)).toEqual(cannotServe('in-the-way.yaml', [
+      `sandboxes[0].outputs.dir: ${join(dir.path, 'a-file')} is not a folder`,
+      `sandboxes[0].listen.udsPath: the socket ${join(dir.path, 'a-file/run/agent-1.vsock_52')} cannot be made: ${join(dir.path, 'a-file')} is not a folder`,
+    ]));
   });
 
   it('prints its version', () => {
