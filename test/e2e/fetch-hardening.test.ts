@@ -57,6 +57,34 @@ describe('FetchUrl hardening', () => {
       expect(audit).not.toContain(SECRET);
     });
 
+    it('injects and hides the secret a reload read, not the one it replaced', async () => {
+      process.env.PORTHOLE_TEST_TOKEN = SECRET;
+      const api = await upstream({
+        '/v1/echo': (req, res) => {
+          const auth = String(req.headers.authorization);
+          res.writeHead(200, { 'x-echo': auth });
+          res.end(`you sent ${auth} back`);
+        },
+      });
+      const fetch = {
+        allow: [{
+          scheme: 'http', host: '127.0.0.1', port: api.port, pathPrefix: '/v1/',
+          inject: [{ header: 'Authorization', from: { env: 'PORTHOLE_TEST_TOKEN' }, prefix: 'Bearer ' }],
+        }],
+      };
+      const h = await host(fetch);
+      const client = h.client();
+      expect(await (await client.fetch(`${api.origin}/v1/echo`)).text()).toBe('you sent [redacted] back');
+
+      const rotated = 'sk-live-0b1e77d2a95c4f60';
+      process.env.PORTHOLE_TEST_TOKEN = rotated;
+      await h.reload([sandboxEntry('alpha', { fetch })]);
+      const response = await client.fetch(`${api.origin}/v1/echo`);
+      expect(api.requests[1]?.headers.authorization).toBe(`Bearer ${rotated}`);
+      expect(response.headers.get('x-echo')).toBe('[redacted]');
+      expect(await response.text()).toBe('you sent [redacted] back');
+    });
+
     it('refuses a guest header of the same name, or replaces it when policy says so', async () => {
       process.env.PORTHOLE_TEST_TOKEN = SECRET;
       const api = await upstream({ '/v1/x': (_req, res) => res.end('ok') });

@@ -6,7 +6,7 @@ import { decodes, relayBody } from '../fetch/body-relay.js';
 import { EgressDenied } from '../fetch/egress-denied.js';
 import { FetchDeadline } from '../fetch/fetch-deadline.js';
 import { checkRequestHeaders, hopHeaders, responseHeaders } from '../fetch/header-rules.js';
-import { Redactor } from '../fetch/redactor.js';
+import type { Redactor } from '../fetch/redactor.js';
 import { UpstreamBusy } from '../fetch/connection-budget.js';
 import type { AllowedTarget } from '../policy/fetch-policy.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -48,7 +48,9 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
 
   const req = call.request;
   const method = req.method === '' ? 'GET' : req.method;
-  scope.target = `${method} ${redactUrl(req.url)}`;
+  // Parsed once for the audit target and the allow list alike.
+  const parsed = parseOrUndefined(req.url);
+  scope.target = `${method} ${parsed ? urlForLogs(parsed) : unparsable(req.url)}`;
   if (!METHODS.has(method)) {
     throw new PortholeError('INVALID_ARGUMENT', `method ${JSON.stringify(method.slice(0, 32))} is not one of ${[...METHODS].join(', ')}`, { field: 'method' });
   }
@@ -61,7 +63,7 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     throw new PortholeError('TOO_LARGE', `request body is ${body.length} bytes, the limit is ${policy.maxRequestBodyBytes}`, { field: 'body', limit: policy.maxRequestBodyBytes });
   }
   const timeoutMs = req.timeoutMs > 0 ? Math.min(req.timeoutMs, policy.timeoutMs) : policy.timeoutMs;
-  const first = allowList.check(req.url, method);
+  const first = allowList.check(req.url, method, 'url', parsed);
   const exchange: Exchange = {
     method,
     body,
@@ -69,7 +71,7 @@ export async function fetchUrl(sandbox: Sandbox, scope: CallScope, call: FetchCa
     redirects: 0,
     origin: first.url.origin,
     bodyDropped: false,
-    redactor: new Redactor(allowList.secrets()),
+    redactor: allowList.redactor,
   };
   // The timer starts after the last check that can throw outside the try
   // below: a refused fetch must not leave its timer running. The guest's
@@ -241,11 +243,20 @@ function findCause<T extends Error>(error: unknown, type: new (...args: never[])
 
 /** A URL for logs and errors: no query or fragment, which may hold secrets. */
 export function redactUrl(text: string): string {
+  const url = parseOrUndefined(text);
+  return url ? urlForLogs(url) : unparsable(text);
+}
+
+function parseOrUndefined(text: string): URL | undefined {
   try {
-    return urlForLogs(new URL(text));
+    return new URL(text);
   } catch {
-    return JSON.stringify(text.slice(0, 100));
+    return undefined;
   }
+}
+
+function unparsable(text: string): string {
+  return JSON.stringify(text.slice(0, 100));
 }
 
 function urlForLogs(url: URL): string {

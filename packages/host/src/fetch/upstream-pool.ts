@@ -89,7 +89,7 @@ export class UpstreamPool {
 
   /** Judges an IP-literal host, which net.connect never looks up. */
   checkLiteral(rule: CompiledRule, address: string, port: number): void {
-    const problem = rule.judge.problem(address);
+    const problem = rule.problem(address);
     if (problem) throw new EgressDenied(problem);
     this.guard?.(address, port);
   }
@@ -123,10 +123,10 @@ export class UpstreamPool {
   ): void {
     const family = options.family === 4 || options.family === 6 ? options.family : 0;
     const candidates = addresses.filter((a) => family === 0 || a.family === family);
-    const allowed = candidates.filter((a) => rule.judge.problem(a.address) === undefined);
+    const allowed = candidates.filter((a) => rule.problem(a.address) === undefined);
     const first = allowed[0];
     if (!first) {
-      const reason = candidates[0] ? rule.judge.problem(candidates[0].address) : 'it has no address';
+      const reason = candidates[0] ? rule.problem(candidates[0].address) : 'it has no address';
       throw new EgressDenied(`${hostname} resolves to no allowed address: ${reason}`);
     }
     for (const a of allowed) this.guard?.(a.address, 0);

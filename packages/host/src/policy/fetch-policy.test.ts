@@ -104,6 +104,37 @@ describe('FetchAllowList hosts', () => {
   });
 });
 
+describe('FetchAllowList address verdicts', () => {
+  it.each([
+    ['127.0.0.1', ['127.0.0.1', '127.0.0.2', '10.0.0.1', '::ffff:7f00:1', '169.254.169.254', '93.184.216.34']],
+    ['::ffff:127.0.0.1', ['::ffff:7f00:1', '127.0.0.1', '::1', '10.0.0.1']],
+    ['::1', ['::1', '0:0:0:0:0:0:0:1', '127.0.0.1', 'fe80::1']],
+  ])("gives, for a literal rule %s, the judge's own verdict on every address", (host, addresses) => {
+    const list = allowList({ scheme: 'http', host, port: 8080, allowAddresses: ['10.0.0.0/8'] });
+    const { rule } = list.check(`http://${host.includes(':') ? `[${host}]` : host}:8080/`, 'GET');
+    for (const address of addresses) expect(rule.problem(address)).toBe(rule.judge.problem(address));
+    // Any other address of a private range is still refused.
+    expect(rule.problem('192.168.1.1')).toBe('192.168.1.1 is in the private range, which policy does not name');
+  });
+});
+
+describe('FetchAllowList redaction', () => {
+  it('hides the secrets it loaded, and nothing before they are loaded', async () => {
+    process.env.PORTHOLE_POLICY_TEST_SECRET = 'policy-test-4c1d';
+    try {
+      const list = allowList({
+        scheme: 'https', host: 'api.example.test',
+        inject: [{ header: 'authorization', from: { env: 'PORTHOLE_POLICY_TEST_SECRET' }, prefix: 'Token ' }],
+      });
+      expect(list.redactor.active).toBe(false);
+      await list.loadSecrets('sandboxes[0].fetch');
+      expect(list.redactor.text('a Token policy-test-4c1d b policy-test-4c1d')).toBe('a [redacted] b [redacted]');
+    } finally {
+      delete process.env.PORTHOLE_POLICY_TEST_SECRET;
+    }
+  });
+});
+
 describe('FetchAllowList ports and schemes', () => {
   it('defaults the port by scheme', () => {
     const https = allowList({ scheme: 'https', host: 'api.example.test' });
