@@ -16,6 +16,7 @@ import { isConnectionLoss, RetryPolicy, type RetryOptions } from './retry.js';
 import { openServerStream } from './server-stream.js';
 import { openTransport, type Transport } from './transport.js';
 import { SDK_VERSION } from './version.js';
+import { valueKind } from './value-kind.js';
 import { openWebBody } from './web-body.js';
 
 export interface ConnectOptions {
@@ -375,6 +376,5 @@ function bodyBytes(body: FetchInit['body']): Buffer {
   if (typeof body === 'string') return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const kind = body === null ? 'null' : typeof body === 'object' ? (body as object).constructor?.name ?? 'object' : typeof body;
-  throw new PortholeError('INVALID_ARGUMENT', `body is ${kind}; a fetch body is a string, a Uint8Array or an ArrayBuffer`, { field: 'body' });
+  throw new PortholeError('INVALID_ARGUMENT', `body is ${valueKind(body)}; a fetch body is a string, a Uint8Array or an ArrayBuffer`, { field: 'body' });
 }

@@ -1,5 +1,7 @@
 import { MAX_CHUNK_BYTES } from '@porthole/shared';
 
+import { valueKind } from './value-kind.js';
+
 /** What `writeOutput` accepts: a whole value or a stream of parts. */
 export type OutputData =
   | string
@@ -22,8 +24,7 @@ function parts(data: OutputData): AsyncIterable<Uint8Array | string> | Iterable<
   if (typeof data === 'string' || data instanceof Uint8Array) return [data];
   if (data instanceof ArrayBuffer) return [new Uint8Array(data)];
   if (isIterable(data)) return data;
-  const kind = data === null ? 'null' : typeof data === 'object' ? (data as object).constructor?.name ?? 'object' : typeof data;
-  throw new TypeError(`it is ${kind}; output data is a string, a Uint8Array, an ArrayBuffer, or an iterable or async iterable of strings and Uint8Arrays`);
+  throw new TypeError(`it is ${valueKind(data)}; output data is a string, a Uint8Array, an ArrayBuffer, or an iterable or async iterable of strings and Uint8Arrays`);
 }
 
 function isIterable(data: unknown): data is AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {

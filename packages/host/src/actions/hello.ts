@@ -13,10 +13,10 @@ import { HOST_VERSION } from '../version.js';
 // new Sandbox: each is built once.
 const answers = new WeakMap<Sandbox, wire.HelloResponse>();
 
-// The wire encoding of each answer built here (null until first sent).
-// Answers are frozen when built, so an encoding never goes stale; without
-// it grpc-js would convert and encode the same answer on every call.
-const encodings = new WeakMap<object, Buffer | null>();
+// The wire encoding of each answer once sent. Answers are frozen when
+// built, so an encoding never goes stale; without it grpc-js would convert
+// and encode the same answer on every call.
+const encodings = new WeakMap<object, Buffer>();
 
 type Encode = (answer: wire.HelloResponse) => Buffer;
 
@@ -27,7 +27,8 @@ export function withHelloEncodedOnce<S extends { Hello: { responseSerialize: Enc
     const known = encodings.get(answer);
     if (known) return known;
     const bytes = encode(answer);
-    if (known !== null) return bytes;
+    // Only a frozen answer cannot change under its encoding.
+    if (!Object.isFrozen(answer)) return bytes;
     // A small Buffer is a slice of a shared 8 KiB pool, which the cache
     // would keep alive for as long as the sandbox's policy: keep a copy
     // with its own memory instead.
@@ -49,7 +50,6 @@ export function hello(sandbox: Sandbox, request: wire.HelloRequest): wire.HelloR
   if (!answer) {
     answer = freeze(describe(sandbox));
     answers.set(sandbox, answer);
-    encodings.set(answer, null);
   }
   return answer;
 }

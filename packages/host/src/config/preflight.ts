@@ -26,9 +26,10 @@ export async function preflight(config: HostConfig): Promise<ConfigIssue[]> {
     if (dir !== undefined) {
       const problem = await folderProblem(dir);
       if (problem) issues.push({ path: `${where}.outputs.dir`, message: problem });
-      else if (await stat(dir).catch(() => undefined)) {
-        await checkOwnFolder(dir).catch((error: Error) => issues.push({ path: `${where}.outputs.dir`, message: error.message }));
-      }
+      // A folder that does not exist yet is made by serve, as the host's own.
+      else await checkOwnFolder(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') issues.push({ path: `${where}.outputs.dir`, message: error.message });
+      });
     }
     if (sandbox.listen) {
       const socket = hybridVsockPath(sandbox.listen.udsPath, sandbox.listen.port);

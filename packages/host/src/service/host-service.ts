@@ -142,6 +142,7 @@ export function createHostService(options: HostServiceOptions): HostService {
     async reload(next) {
       // Everything that can fail happens before anything changes.
       const built: Sandbox[] = [];
+      const held = new Set(sockets.values());
       try {
         for (const [index, sandboxConfig] of next.sandboxes.entries()) {
           const sandbox = build(sandboxConfig, index, sandboxes.get(sandboxConfig.id));
@@ -150,7 +151,7 @@ export function createHostService(options: HostServiceOptions): HostService {
           // A socket path no listener of this host holds yet must be free
           // to take, or the reload would stop at a sandbox half replaced.
           const path = socketPath(sandboxConfig);
-          if (path !== undefined && ![...listeners.values()].some((l) => l.path === path)) await checkSocketPath(path);
+          if (path !== undefined && !held.has(path)) await checkSocketPath(path);
         }
       } catch (error) {
         await Promise.all(built.map((s) => s.close()));
